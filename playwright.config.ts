@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/support/paths.js';
 
 // One runner for everything: `unit` runs the pure core and Node-side logic in
 // Node; `chromium` drives Debian Chromium (or CHROMIUM_PATH) against the real
@@ -7,9 +8,10 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   fullyParallel: false,
-  workers: process.env['CI'] ? 2 : undefined,
+  ...(process.env['CI'] && { workers: 2 }),
   timeout: 60_000,
   reporter: [['list'], ['./e2e/support/summary-reporter.ts']],
+  globalSetup: './e2e/support/global-setup.ts',
   projects: [
     {
       name: 'unit',
@@ -20,6 +22,7 @@ export default defineConfig({
       name: 'chromium',
       testDir: 'e2e',
       testMatch: '**/*.spec.ts',
+      use: { browserName: 'chromium', launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } },
     },
   ],
 });

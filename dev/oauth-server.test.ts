@@ -1,0 +1,261 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test, expect } from '@playwright/test';
+import * as oauth from 'oauth4webapi';
+import {
+  startOAuthServer,
+  type OAuthServer,
+  type OAuthServerOptions,
+  type RefreshRequestInfo,
+} from './oauth-server.js';
+
+let server: OAuthServer | undefined;
+
+async function start(options?: OAuthServerOptions): Promise<OAuthServer> {
+  server = await startOAuthServer(options);
+  return server;
+}
+
+test.afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function str(value: unknown): string {
+  if (typeof value !== 'string') throw new Error(`expected a string, got ${typeof value}`);
+  return value;
+}
+
+const invalidGrant = { error: 'invalid_grant', status: 400 };
+
+test('mintSession gives a working session whose refresh token rotates', async () => {
+  const s = await start();
+  const session = await s.mintSession();
+  expect(session).toMatchObject({ token_type: 'bearer', expires_in: 3600, scope: 'openid offline_access' });
+  expect(await s.accessTokenWorks(str(session['access_token']))).toBe(true);
+  expect(s.stats().refreshRequests).toBe(0);
+
+  const rotated = await s.refreshOutside(str(session['refresh_token']));
+  expect(str(rotated['refresh_token'])).not.toBe(session['refresh_token']);
+  expect(await s.accessTokenWorks(str(rotated['access_token']))).toBe(true);
+  expect(s.stats()).toEqual({
+    refreshRequests: 1,
+    refreshSucceeded: 1,
+    invalidGrant: 0,
+    grantsRevoked: 0,
+    maxConcurrentRefreshes: 1,
+    refreshAbandoned: 0,
+  });
+  s.resetStats();
+  expect(s.stats().refreshRequests).toBe(0);
+});
+
+test("reuse 'revoke': reusing a consumed refresh token kills the whole grant", async () => {
+  const s = await start({ reuse: 'revoke' });
+  const first = await s.mintSession();
+  const newest = await s.refreshOutside(str(first['refresh_token']));
+
+  await expect(s.refreshOutside(str(first['refresh_token']))).rejects.toMatchObject(invalidGrant);
+  expect(s.stats()).toMatchObject({ refreshRequests: 2, refreshSucceeded: 1, invalidGrant: 1, grantsRevoked: 1 });
+  expect(await s.accessTokenWorks(str(newest['access_token']))).toBe(false);
+  await expect(s.refreshOutside(str(newest['refresh_token']))).rejects.toMatchObject(invalidGrant);
+});
+
+test("reuse 'reject': reusing a consumed refresh token fails but the grant lives on", async () => {
+  const s = await start({ reuse: 'reject' });
+  const seen: RefreshRequestInfo[] = [];
+  s.onRefreshRequest((info) => {
+    seen.push(info);
+  });
+  const first = await s.mintSession();
+  const newest = await s.refreshOutside(str(first['refresh_token']));
+
+  await expect(s.refreshOutside(str(first['refresh_token']))).rejects.toMatchObject(invalidGrant);
+  expect(seen.map((info) => info.consumed)).toEqual([false, true]);
+  expect(await s.accessTokenWorks(str(newest['access_token']))).toBe(true);
+  const next = await s.refreshOutside(str(newest['refresh_token']));
+  expect(await s.accessTokenWorks(str(next['access_token']))).toBe(true);
+  expect(s.stats()).toMatchObject({ refreshRequests: 3, refreshSucceeded: 2, invalidGrant: 1, grantsRevoked: 0 });
+});
+
+test('an expired access token is rejected at userinfo; its refresh token still works', async () => {
+  const s = await start({ accessTokenTtlSeconds: 2 });
+  const session = await s.mintSession();
+  const receivedAt = Date.now();
+  const expiresIn = Number(session['expires_in']);
+  expect(expiresIn).toBeGreaterThan(0);
+  expect(expiresIn).toBeLessThanOrEqual(2);
+  expect(await s.accessTokenWorks(str(session['access_token']))).toBe(true);
+
+  await sleep(Math.max(0, receivedAt + expiresIn * 1000 - Date.now()));
+  await expect
+    .poll(() => s.accessTokenWorks(str(session['access_token'])), { timeout: 2_000, intervals: [100] })
+    .toBe(false);
+  const renewed = await s.refreshOutside(str(session['refresh_token']));
+  expect(await s.accessTokenWorks(str(renewed['access_token']))).toBe(true);
+});
+
+test('CORS: allowed origins get Access-Control-Allow-Origin, others do not', async () => {
+  const extraOrigin = 'http://localhost:4173';
+  const redirectOrigin = 'http://127.0.0.1:5173';
+  const s = await start({ corsOrigins: [extraOrigin] });
+  const session = await s.mintSession();
+  const refreshFrom = (origin: string) =>
+    fetch(s.tokenEndpoint, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: str(session['refresh_token']),
+        client_id: s.clientId,
+      }),
+    });
+  const userinfoFrom = (origin: string) =>
+    fetch(s.userinfoEndpoint, { headers: { origin, authorization: `Bearer ${str(session['access_token'])}` } });
+
+  const refused = await refreshFrom('http://evil.example');
+  expect(refused.status).toBe(400);
+  expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  expect((await userinfoFrom('http://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+
+  const preflight = await fetch(s.userinfoEndpoint, {
+    method: 'OPTIONS',
+    headers: {
+      origin: redirectOrigin,
+      'access-control-request-method': 'GET',
+      'access-control-request-headers': 'authorization',
+    },
+  });
+  expect(preflight.headers.get('access-control-allow-origin')).toBe(redirectOrigin);
+  expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization');
+  const userinfo = await userinfoFrom(redirectOrigin);
+  expect(userinfo.status).toBe(200);
+  expect(userinfo.headers.get('access-control-allow-origin')).toBe(redirectOrigin);
+
+  // The refused request never reached the grant: the refresh token is still unused.
+  const allowed = await refreshFrom(extraOrigin);
+  expect(allowed.status).toBe(200);
+  expect(allowed.headers.get('access-control-allow-origin')).toBe(extraOrigin);
+});
+
+test('onRefreshRequest holds a request while another party rotates the token', async () => {
+  const s = await start();
+  const session = await s.mintSession();
+  const seen: RefreshRequestInfo[] = [];
+  let arrive = () => {};
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  s.onRefreshRequest(async (info) => {
+    seen.push(info);
+    if (seen.length === 1) {
+      arrive();
+      await released;
+    }
+  });
+
+  const held = s.refreshOutside(str(session['refresh_token']));
+  await arrived;
+  expect(s.stats()).toMatchObject({ refreshRequests: 1, refreshSucceeded: 0, maxConcurrentRefreshes: 1 });
+  const winner = await s.refreshOutside(str(session['refresh_token']));
+  expect(s.stats()).toMatchObject({ refreshRequests: 2, refreshSucceeded: 1, maxConcurrentRefreshes: 2 });
+
+  release();
+  await expect(held).rejects.toMatchObject(invalidGrant);
+  expect(seen).toEqual([
+    { refreshToken: session['refresh_token'], consumed: false },
+    { refreshToken: session['refresh_token'], consumed: false },
+  ]);
+  expect(s.stats()).toMatchObject({ invalidGrant: 1, grantsRevoked: 1 });
+  expect(await s.accessTokenWorks(str(winner['access_token']))).toBe(false);
+
+  s.onRefreshRequest(undefined);
+  await s.refreshOutside(str((await s.mintSession())['refresh_token']));
+  expect(seen).toHaveLength(2);
+});
+
+/** A fetch-driven user agent that keeps cookies and follows redirects until they leave for the client. */
+function createUserAgent(redirectUri: string) {
+  const jar = new Map<string, string>();
+
+  async function send(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair = ''] = cookie.split(';');
+      const at = pair.indexOf('=');
+      const value = pair.slice(at + 1);
+      if (value) jar.set(pair.slice(0, at), value);
+      else jar.delete(pair.slice(0, at));
+    }
+    return response;
+  }
+
+  return async function navigate(start: string, init?: RequestInit): Promise<{ url: string; html: string }> {
+    let url = start;
+    let response = await send(url, init);
+    while (response.status >= 300 && response.status < 400) {
+      url = new URL(str(response.headers.get('location')), url).href;
+      if (url.startsWith(redirectUri)) return { url, html: '' };
+      response = await send(url);
+    }
+    expect(response.status).toBe(200);
+    return { url, html: await response.text() };
+  };
+}
+
+/** Submits the page's only form with its hidden `prompt` field plus `fields`. */
+function submitForm(page: { url: string; html: string }, fields: Record<string, string>): [string, RequestInit] {
+  const action = str(/<form[^>]*action="([^"]+)"/.exec(page.html)?.[1]);
+  const prompt = str(/name="prompt" value="([^"]+)"/.exec(page.html)?.[1]);
+  return [
+    new URL(action, page.url).href,
+    { method: 'POST', body: new URLSearchParams({ prompt, ...fields }) },
+  ];
+}
+
+test('authorization code + PKCE through the devInteractions login and consent pages', async () => {
+  const redirectUri = 'http://127.0.0.1:5173/';
+  const s = await start({ redirectUris: [redirectUri] });
+  const issuer = new URL(s.issuer);
+  const as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }),
+  );
+  expect(as.token_endpoint).toBe(s.tokenEndpoint);
+  const client: oauth.Client = { client_id: s.clientId };
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const authorize = new URL(str(as.authorization_endpoint));
+  authorize.search = new URLSearchParams({
+    client_id: s.clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid offline_access',
+    prompt: 'consent',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  const navigate = createUserAgent(redirectUri);
+
+  const login = await navigate(authorize.href);
+  expect(login.html).toContain('name="login"');
+  const consent = await navigate(...submitForm(login, { login: 'alice', password: 'anything' }));
+  expect(consent.html).toContain('value="consent"');
+  const callback = await navigate(...submitForm(consent, {}));
+
+  const params = oauth.validateAuthResponse(as, client, new URL(callback.url), state);
+  const tokens = await oauth.processAuthorizationCodeResponse(
+    as,
+    client,
+    await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier, {
+      [oauth.allowInsecureRequests]: true,
+    }),
+  );
+  expect(oauth.getValidatedIdTokenClaims(tokens)?.sub).toBe('alice');
+  expect(tokens.refresh_token).toEqual(expect.any(String));
+  expect(await s.accessTokenWorks(tokens.access_token)).toBe(true);
+  const refreshed = await s.refreshOutside(str(tokens.refresh_token));
+  expect(await s.accessTokenWorks(str(refreshed['access_token']))).toBe(true);
+});

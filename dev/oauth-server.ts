@@ -1,0 +1,270 @@
+import { generateKeyPair } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { promisify } from 'node:util';
+import * as oauth from 'oauth4webapi';
+import Provider, { type KoaContext } from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
+
+export interface OAuthServerOptions {
+  /** Default 0: a random free port. */
+  port?: number;
+  /** Default 3600. */
+  accessTokenTtlSeconds?: number;
+  /** Default 14 days. */
+  refreshTokenTtlSeconds?: number;
+  /** Browser origins allowed to call the token and userinfo endpoints, besides the origins of `redirectUris`. */
+  corsOrigins?: readonly string[];
+  /** Redirect URIs of the public PKCE client. Default `['http://127.0.0.1:5173/']`. */
+  redirectUris?: readonly string[];
+  /**
+   * What reuse of a consumed refresh token does. Both answer 400 `invalid_grant`.
+   * - `'revoke'` (default): oidc-provider's own reuse detection also revokes the whole grant.
+   * - `'reject'`: a layer in front of the token endpoint answers it and leaves the grant alone (GitHub).
+   */
+  reuse?: 'revoke' | 'reject';
+}
+
+export interface RefreshRequestInfo {
+  refreshToken: string;
+  /** Whether the server had already rotated this refresh token when the request arrived. */
+  consumed: boolean;
+}
+
+export interface OAuthServerStats {
+  /** Token endpoint requests with grant_type=refresh_token, whatever their outcome. */
+  refreshRequests: number;
+  refreshSucceeded: number;
+  /** Refresh requests answered `invalid_grant`, by the provider or by the `'reject'` layer. */
+  invalidGrant: number;
+  /** `grant.revoked` events. */
+  grantsRevoked: number;
+  /** Highest number of refresh requests in flight at the server at once. */
+  maxConcurrentRefreshes: number;
+  /** Refresh requests dropped unprocessed because their client disconnected while a hook held them. */
+  refreshAbandoned: number;
+}
+
+export type RefreshRequestHook = (info: RefreshRequestInfo) => Promise<void> | void;
+
+export interface OAuthServer {
+  /** `http://127.0.0.1:PORT`, without a trailing slash, exactly as in the discovery document. */
+  readonly issuer: string;
+  /** Public client: no client authentication, PKCE required, scope `openid offline_access`. */
+  readonly clientId: string;
+  readonly tokenEndpoint: string;
+  readonly userinfoEndpoint: string;
+  /**
+   * A signed-in session without the login UI: saves a grant and a refresh token for the
+   * account, refreshes it once from Node and returns that token response. Not counted in stats.
+   */
+  mintSession(accountId?: string): Promise<Record<string, unknown>>;
+  /** Whether userinfo accepts this access token (HTTP 200). */
+  accessTokenWorks(accessToken: string): Promise<boolean>;
+  stats(): OAuthServerStats;
+  resetStats(): void;
+  /** Awaited before the server handles each refresh request; `undefined` removes it. */
+  onRefreshRequest(hook: RefreshRequestHook | undefined): void;
+  /** Refreshes from Node, outside any browser coordination; throws the oauth4webapi error. Counted in stats. */
+  refreshOutside(refreshToken: string): Promise<Record<string, unknown>>;
+  /** Stops listening and destroys every open connection. */
+  close(): Promise<void>;
+}
+
+const CLIENT_ID = 'tokenherd-dev';
+const SCOPE = 'openid offline_access';
+const DAY_SECONDS = 24 * 60 * 60;
+
+const emptyStats = (): OAuthServerStats => ({
+  refreshRequests: 0,
+  refreshSucceeded: 0,
+  invalidGrant: 0,
+  grantsRevoked: 0,
+  maxConcurrentRefreshes: 0,
+  refreshAbandoned: 0,
+});
+
+export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthServer> {
+  const {
+    port = 0,
+    accessTokenTtlSeconds = 3600,
+    refreshTokenTtlSeconds = 14 * DAY_SECONDS,
+    corsOrigins = [],
+    redirectUris = ['http://127.0.0.1:5173/'],
+    reuse = 'revoke',
+  } = options;
+  const allowedOrigins = new Set([...corsOrigins, ...redirectUris.map((uri) => new URL(uri).origin)]);
+  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+
+  // The issuer has to name the real port, so listen before the provider exists.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject).listen(port, '127.0.0.1', resolve);
+  });
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  // oidc-provider's own in-memory adapter, with room for long test runs (its default keeps ~1000 entries).
+  const store = new LRU({ maxSize: 100_000 });
+  const provider = withoutDevInteractionsWarning(() => new Provider(issuer, {
+    adapter: (model) => new MemoryAdapter(model, store),
+    clients: [{
+      client_id: CLIENT_ID,
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [...redirectUris],
+      scope: SCOPE,
+    }],
+    jwks: { keys: [privateKey.export({ format: 'jwk' })] },
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    clientBasedCORS: (_ctx, origin) => allowedOrigins.has(origin),
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    issueRefreshToken: async () => true,
+    ttl: {
+      AccessToken: accessTokenTtlSeconds,
+      RefreshToken: refreshTokenTtlSeconds,
+      // The grant outlives any chain of rotated refresh tokens.
+      Grant: 365 * DAY_SECONDS,
+      Session: refreshTokenTtlSeconds,
+      IdToken: 3600,
+      Interaction: 3600,
+    },
+    // The default 15 s would keep expired access tokens working at userinfo.
+    clockTolerance: 0,
+    features: { devInteractions: { enabled: true } },
+  }));
+
+  const tokenEndpoint = provider.urlFor('token');
+  const userinfoEndpoint = provider.urlFor('userinfo');
+  const as: oauth.AuthorizationServer = { issuer, token_endpoint: tokenEndpoint, userinfo_endpoint: userinfoEndpoint };
+  const client: oauth.Client = { client_id: CLIENT_ID };
+  const tokenPath = new URL(tokenEndpoint).pathname;
+
+  let stats = emptyStats();
+  let inFlight = 0;
+  let hook: RefreshRequestHook | undefined;
+  // Refresh tokens minted by mintSession whose one refresh bypasses stats and hook.
+  const uncounted = new Set<string>();
+
+  const isConsumed = async (refreshToken: string) =>
+    (await provider.RefreshToken.find(refreshToken, { ignoreExpiration: true }))?.consumed !== undefined;
+
+  function rejectReuse(ctx: KoaContext): void {
+    // The headers the provider sends with its own errors, so a browser can read this one too.
+    ctx.vary('Origin');
+    const origin = ctx.get('Origin');
+    if (allowedOrigins.has(origin)) ctx.set('Access-Control-Allow-Origin', origin);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
+  }
+
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== tokenPath || !ctx.is('application/x-www-form-urlencoded')) {
+      return next();
+    }
+    const { socket } = ctx.req as IncomingMessage;
+    const body = await buffer(ctx.req);
+    // The provider parses the form itself from an unread ctx.req (headers and length still
+    // come from ctx.request); an upstream-parsed body would work too, but logs a warning.
+    ctx.req = Readable.from([body]);
+    const form = new URLSearchParams(body.toString());
+    const refreshToken = form.get('refresh_token') ?? '';
+    if (form.get('grant_type') !== 'refresh_token' || uncounted.delete(refreshToken)) return next();
+
+    stats.refreshRequests += 1;
+    inFlight += 1;
+    stats.maxConcurrentRefreshes = Math.max(stats.maxConcurrentRefreshes, inFlight);
+    try {
+      await hook?.({ refreshToken, consumed: await isConsumed(refreshToken) });
+      // A client that went away while its request was held never reached the provider.
+      if (socket.destroyed) {
+        stats.refreshAbandoned += 1;
+        ctx.status = 503;
+        return;
+      }
+      // Checked after the hook: a paused request may meet a token rotated meanwhile.
+      if (reuse === 'reject' && (await isConsumed(refreshToken))) rejectReuse(ctx);
+      else await next();
+    } finally {
+      inFlight -= 1;
+    }
+    if (ctx.status === 200) stats.refreshSucceeded += 1;
+    else if (isInvalidGrant(ctx.body)) stats.invalidGrant += 1;
+  });
+  provider.on('grant.revoked', () => {
+    stats.grantsRevoked += 1;
+  });
+  server.on('request', provider.callback());
+
+  async function refresh(refreshToken: string): Promise<Record<string, unknown>> {
+    const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
+      [oauth.allowInsecureRequests]: true,
+    });
+    return oauth.processRefreshTokenResponse(as, client, response);
+  }
+
+  return {
+    issuer,
+    clientId: CLIENT_ID,
+    tokenEndpoint,
+    userinfoEndpoint,
+    async mintSession(accountId = 'demo-user') {
+      const registered = await provider.Client.find(CLIENT_ID);
+      if (!registered) throw new Error(`client ${CLIENT_ID} is not registered`);
+      const grant = new provider.Grant({ accountId, clientId: CLIENT_ID });
+      grant.addOIDCScope(SCOPE);
+      const grantId = await grant.save();
+      const minted = await new provider.RefreshToken({
+        accountId,
+        client: registered,
+        grantId,
+        scope: SCOPE,
+        gty: 'authorization_code',
+      }).save();
+      uncounted.add(minted);
+      return refresh(minted);
+    },
+    async accessTokenWorks(accessToken) {
+      const response = await fetch(userinfoEndpoint, {
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      await response.body?.cancel();
+      return response.status === 200;
+    },
+    stats: () => ({ ...stats }),
+    resetStats() {
+      stats = emptyStats();
+    },
+    onRefreshRequest(next) {
+      hook = next;
+    },
+    refreshOutside: refresh,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function isInvalidGrant(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'error' in body && body.error === 'invalid_grant';
+}
+
+/** oidc-provider warns on every construction that devInteractions is on; for this dev server that is the point. */
+function withoutDevInteractionsWarning<T>(construct: () => T): T {
+  const { warn } = console;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('devInteractions is enabled')) warn.apply(console, args);
+  };
+  try {
+    return construct();
+  } finally {
+    console.warn = warn;
+  }
+}

@@ -1,0 +1,100 @@
+// oidc-provider ships no types and @types/oidc-provider is not installed: these
+// declarations cover only what dev/oauth-server.ts uses.
+
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+  import type { Readable } from 'node:stream';
+
+  /** The Koa context as the dev server's middleware sees it. */
+  export interface KoaContext {
+    readonly method: string;
+    readonly path: string;
+    req: Readable;
+    status: number;
+    body: unknown;
+    is(type: string): string | false | null;
+    get(field: string): string;
+    set(field: string, value: string): void;
+    vary(field: string): void;
+  }
+
+  export type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+  export interface Account {
+    accountId: string;
+    claims(): { sub: string };
+  }
+
+  export interface Adapter {
+    find(id: string): Promise<unknown>;
+  }
+
+  export interface ClientMetadata {
+    client_id: string;
+    token_endpoint_auth_method: 'none';
+    grant_types: string[];
+    response_types: string[];
+    redirect_uris: string[];
+    scope: string;
+  }
+
+  export interface Configuration {
+    adapter: (model: string) => Adapter;
+    clients: ClientMetadata[];
+    jwks: { keys: object[] };
+    findAccount: (ctx: unknown, sub: string) => Account;
+    clientBasedCORS: (ctx: unknown, origin: string) => boolean;
+    pkce: { required: () => boolean };
+    rotateRefreshToken: boolean;
+    issueRefreshToken: () => Promise<boolean>;
+    ttl: Record<'AccessToken' | 'Grant' | 'IdToken' | 'Interaction' | 'RefreshToken' | 'Session', number>;
+    clockTolerance: number;
+    features: { devInteractions: { enabled: boolean } };
+  }
+
+  export interface Client {
+    readonly clientId: string;
+  }
+
+  export interface Grant {
+    addOIDCScope(scope: string): void;
+    save(): Promise<string>;
+  }
+
+  export interface RefreshToken {
+    /** Epoch seconds at which the token was rotated; absent while it is unused. */
+    readonly consumed?: number;
+    save(): Promise<string>;
+  }
+
+  export default class Provider {
+    constructor(issuer: string, configuration: Configuration);
+    readonly Client: { find(id: string): Promise<Client | undefined> };
+    readonly Grant: new (init: { accountId: string; clientId: string }) => Grant;
+    readonly RefreshToken: {
+      new (init: { accountId: string; client: Client; grantId: string; scope: string; gty: string }): RefreshToken;
+      find(value: string, options: { ignoreExpiration: boolean }): Promise<RefreshToken | undefined>;
+    };
+    urlFor(route: 'token' | 'userinfo'): string;
+    use(middleware: Middleware): this;
+    on(event: 'grant.revoked', listener: () => void): this;
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  }
+}
+
+declare module 'oidc-provider/lib/helpers/lru.js' {
+  /** oidc-provider's bounded store behind its in-memory adapter. */
+  export default class LRU {
+    constructor(options: { maxSize: number });
+  }
+}
+
+declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
+  import type { Adapter } from 'oidc-provider';
+  import type LRU from 'oidc-provider/lib/helpers/lru.js';
+
+  export default class MemoryAdapter implements Adapter {
+    constructor(model: string, store: LRU);
+    find(id: string): Promise<unknown>;
+  }
+}

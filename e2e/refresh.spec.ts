@@ -1,0 +1,54 @@
+import { expect, test } from './support/fixtures.js';
+
+const EXPIRIES = 3;
+
+for (const windows of [2, 8, 32]) {
+  test(`${windows} windows: one refresh request per expiry, one shared token that works, grant never revoked`, async ({ app, oauth }) => {
+    test.setTimeout(120_000);
+    const pages = await app.open(windows);
+    await app.signIn(pages[0]!);
+    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
+      const results = await app.tokensAtExpiry(pages);
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      const tokens = new Set(results.map((r) => (r.ok ? r.token : '')));
+      expect(tokens.size).toBe(1);
+      expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
+      expect(await oauth.accessTokenWorks([...tokens][0]!)).toBe(true);
+    }
+    expect(oauth.stats().grantsRevoked).toBe(0);
+    const generations = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.coordinator.getState().generation)));
+    expect(new Set(generations)).toEqual(new Set([1 + EXPIRIES]));
+  });
+}
+
+test('the window holding the lock is closed mid-refresh: another window completes it', async ({ app, oauth }) => {
+  const pages = await app.open(4);
+  await app.signIn(pages[0]!);
+  await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+  let arrived!: () => void;
+  let release!: () => void;
+  const leaderSent = new Promise<void>((resolve) => (arrived = resolve));
+  const held = new Promise<void>((resolve) => (release = resolve));
+  oauth.onRefreshRequest(async () => {
+    oauth.onRefreshRequest(undefined);
+    arrived();
+    await held;
+  });
+  const results = app.tokensAtExpiry(pages);
+  await leaderSent;
+  const holds = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.coordinator.getState().holdsLock)));
+  expect(holds.filter(Boolean)).toHaveLength(1);
+  const leader = pages[holds.indexOf(true)]!;
+  const survivors = pages.filter((page) => page !== leader);
+  const outcome = Promise.all(survivors.map((page) => page.evaluate(() => window.tokenherdDemo.tokenAt(0))));
+  await leader.close();
+  release();
+  await results.catch(() => {}); // the leader's own evaluate dies with its page
+  const survived = await outcome;
+  expect(survived.filter((r) => !r.ok)).toEqual([]);
+  const tokens = new Set(survived.map((r) => (r.ok ? r.token : '')));
+  expect(tokens.size).toBe(1);
+  expect(await oauth.accessTokenWorks([...tokens][0]!)).toBe(true);
+  expect(oauth.stats()).toMatchObject({ refreshAbandoned: 1, refreshSucceeded: 1, invalidGrant: 0, grantsRevoked: 0 });
+});

@@ -1,0 +1,79 @@
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { preview } from 'vite';
+import { startOAuthServer, type OAuthServer, type OAuthServerOptions } from '../../dev/oauth-server.js';
+import type { DemoHandle } from '../../src/renderer/demo/demo.js';
+import { HARNESS_DIR } from './paths.js';
+
+declare global {
+  interface Window {
+    tokenherdDemo: DemoHandle;
+  }
+}
+
+export const SESSION_KEY = 'e2e';
+
+export interface App {
+  /** Opens `count` demo windows in `context` (default: the test's context) and waits until each has read the store. */
+  open(count: number, options?: { context?: BrowserContext; query?: Record<string, string> }): Promise<Page[]>;
+  /** Mints a session at the server and stores it through `page`, as a sign-in would. */
+  signIn(page: Page): Promise<void>;
+  /** Every page asks for a token at the same wall-clock instant: just after its stored token expires. */
+  tokensAtExpiry(pages: Page[]): Promise<Array<Awaited<ReturnType<DemoHandle['token']>>>>;
+  /** Resolves when `page`'s coordinator reports `status`. */
+  waitForStatus(page: Page, status: 'signed-in' | 'signed-out'): Promise<void>;
+}
+
+export const test = base.extend<
+  { serverOptions: OAuthServerOptions; oauth: OAuthServer; app: App },
+  { origin: string }
+>({
+  origin: [
+    async ({}, use) => {
+      const server = await preview({ configFile: 'vite.config.ts', build: { outDir: HARNESS_DIR }, preview: { port: 0 } });
+      const url = server.resolvedUrls?.local[0];
+      if (!url) throw new Error('the demo preview server has no local URL');
+      await use(new URL(url).origin);
+      await server.close();
+    },
+    { scope: 'worker' },
+  ],
+  serverOptions: [{ accessTokenTtlSeconds: 2 }, { option: true }],
+  oauth: async ({ origin, serverOptions }, use) => {
+    const server = await startOAuthServer({ corsOrigins: [origin], redirectUris: [`${origin}/`], ...serverOptions });
+    await use(server);
+    await server.close();
+  },
+  app: async ({ context, origin, oauth }, use) => {
+    const query = { issuer: oauth.issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0' };
+    await use({
+      async open(count, options = {}) {
+        const target = options.context ?? context;
+        return Promise.all(
+          Array.from({ length: count }, async (_, index) => {
+            const page = await target.newPage();
+            const search = new URLSearchParams({ ...query, window: String(index), ...options.query });
+            await page.goto(`${origin}/?${search}`);
+            await page.evaluate(() => window.tokenherdDemo.ready);
+            return page;
+          }),
+        );
+      },
+      async signIn(page) {
+        const response = await oauth.mintSession();
+        await page.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), response);
+      },
+      async tokensAtExpiry(pages) {
+        const first = pages[0];
+        if (!first) throw new Error('no pages');
+        const expiresAt = await first.evaluate(() => window.tokenherdDemo.coordinator.getState().expiresAt);
+        expect(expiresAt).toBeDefined();
+        return Promise.all(pages.map((page) => page.evaluate((at) => window.tokenherdDemo.tokenAt(at), expiresAt! + 1)));
+      },
+      async waitForStatus(page, status) {
+        await page.waitForFunction((s) => window.tokenherdDemo.coordinator.getState().status === s, status);
+      },
+    });
+  },
+});
+
+export { expect };

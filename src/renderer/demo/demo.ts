@@ -1,0 +1,135 @@
+/// <reference types="vite/client" />
+import * as oauth from 'oauth4webapi';
+import { createTokenCoordinator, isTokenHerdError, type TokenHerdEvent } from '../index.js';
+
+/**
+ * Configuration: query parameters, over defaults that `npm start` passes in as
+ * VITE_ variables. The browser tests open this same page with their own
+ * server's issuer in the query.
+ */
+const SIGN_IN_KEY = 'tokenherd-demo:sign-in';
+const pending = JSON.parse(sessionStorage.getItem(SIGN_IN_KEY) ?? 'null') as { verifier: string; state: string; returnTo: string } | null;
+const params = new URLSearchParams(pending && new URL(location.href).searchParams.has('state') ? new URL(pending.returnTo).search : location.search);
+const issuer = params.get('issuer') ?? import.meta.env['VITE_TOKENHERD_ISSUER'] ?? 'http://127.0.0.1:9400';
+const clientId = params.get('client_id') ?? 'tokenherd-dev';
+const sessionKey = params.get('session') ?? 'demo';
+const pollMs = Number(params.get('poll') ?? 5000);
+const windowId = params.get('window') ?? Math.random().toString(36).slice(2, 7);
+
+const coordinator = createTokenCoordinator({
+  sessionKey,
+  issuer,
+  client: { client_id: clientId },
+  allowInsecureRequests: new URL(issuer).protocol === 'http:',
+  refreshLeewaySeconds: Number(params.get('leeway') ?? 5),
+  ...(params.has('request_timeout') && { requestTimeoutMs: Number(params.get('request_timeout')) }),
+});
+const client: oauth.Client = { client_id: clientId };
+const redirectUri = `${location.origin}/`;
+let server: Promise<oauth.AuthorizationServer> | undefined;
+const discover = (): Promise<oauth.AuthorizationServer> =>
+  (server ??= oauth
+    .discoveryRequest(new URL(issuer), { [oauth.allowInsecureRequests]: true })
+    .then((response) => oauth.processDiscoveryResponse(new URL(issuer), response)));
+
+const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
+const events: Array<TokenHerdEvent & { at: number }> = [];
+
+function log(text: string): void {
+  const item = document.createElement('li');
+  item.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  $('log').prepend(item);
+  while ($('log').childElementCount > 200) $('log').lastElementChild?.remove();
+}
+
+function render(): void {
+  const state = coordinator.getState();
+  $('status').textContent = state.status;
+  $('generation').textContent = String(state.generation);
+  $('refreshes').textContent = String(state.refreshRequests);
+  $('lock').textContent = state.holdsLock ? 'holds the lock' : 'idle';
+  $('lock').classList.toggle('held', state.holdsLock);
+  $('countdown').textContent = state.expiresAt === undefined ? '–' : `${Math.max(0, Math.round((state.expiresAt - Date.now()) / 1000))} s`;
+}
+
+coordinator.subscribe((event) => {
+  events.push({ ...event, at: Date.now() });
+  const { type, ...detail } = event;
+  log(`${type} ${JSON.stringify(detail)}`);
+  render();
+});
+
+async function callApi(): Promise<void> {
+  try {
+    const as = await discover();
+    const response = await coordinator.fetch(as.userinfo_endpoint ?? `${issuer}/me`);
+    $('last-call').textContent = `userinfo: HTTP ${response.status}`;
+  } catch (error) {
+    $('last-call').textContent = isTokenHerdError(error) ? `${error.code}: ${error.message}` : String(error);
+  }
+  render();
+}
+
+async function signIn(): Promise<void> {
+  const as = await discover();
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ verifier, state, returnTo: location.href }));
+  const url = new URL(as.authorization_endpoint ?? `${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid offline_access',
+    prompt: 'consent',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  location.assign(url);
+}
+
+/** The authorization server redirected back with a code: exchange it and store the session for every window. */
+async function completeSignIn(): Promise<void> {
+  if (!pending || !new URL(location.href).searchParams.has('state')) return;
+  sessionStorage.removeItem(SIGN_IN_KEY);
+  const as = await discover();
+  const callback = oauth.validateAuthResponse(as, client, new URL(location.href), pending.state);
+  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, redirectUri, pending.verifier, {
+    [oauth.allowInsecureRequests]: true,
+  });
+  await coordinator.setSession(await oauth.processAuthorizationCodeResponse(as, client, response));
+  history.replaceState(null, '', pending.returnTo);
+}
+
+$('window-id').textContent = `window ${windowId}`;
+$('sign-in').addEventListener('click', () => void signIn());
+$('sign-out').addEventListener('click', () => void coordinator.signOut());
+$('call').addEventListener('click', () => void callApi());
+$('open').addEventListener('click', () => window.open(location.href, '_blank'));
+setInterval(render, 1000);
+if (pollMs > 0) setInterval(() => void callApi(), pollMs);
+
+/** The handle the browser tests use; results are plain data so they cross `page.evaluate`. */
+async function token(options?: { forceRefresh?: boolean; minValiditySeconds?: number }) {
+  try {
+    return { ok: true, token: await coordinator.getAccessToken(options) } as const;
+  } catch (error) {
+    return { ok: false, code: isTokenHerdError(error) ? error.code : 'UNEXPECTED', message: String(error) } as const;
+  }
+}
+
+const handle = {
+  ready: completeSignIn()
+    .then(() => coordinator.reload())
+    .then(render),
+  windowId,
+  coordinator,
+  events,
+  token,
+  /** Asks for a token at wall-clock time `at`, as a timer set for the expiry instant would. */
+  tokenAt: (at: number, options?: { forceRefresh?: boolean }) =>
+    new Promise<Awaited<ReturnType<typeof token>>>((resolve) => setTimeout(() => resolve(token(options)), Math.max(0, at - Date.now()))),
+};
+export type DemoHandle = typeof handle;
+Object.assign(window, { tokenherdDemo: handle });

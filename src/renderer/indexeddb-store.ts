@@ -1,0 +1,81 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { isStoredSession, type SessionStore, type StoredSession } from '../shared/index.js';
+
+export const DEFAULT_DATABASE_NAME = 'tokenherd';
+export const DATABASE_VERSION = 1;
+
+export interface TokenHerdDB extends DBSchema {
+  /** One record per session key; anything that fails `isStoredSession` counts as no record. */
+  sessions: { key: string; value: StoredSession };
+}
+
+/**
+ * Sessions in IndexedDB. Unlike localStorage, IndexedDB is consistent across
+ * renderer processes: a window granted the lock reads what the previous holder
+ * committed. Writes use `durability: 'strict'` so a rotated refresh token
+ * survives power loss. The connection opens lazily and closes itself when
+ * another context upgrades or deletes the database, so it never blocks them.
+ */
+export function createIndexedDbStore(databaseName = DEFAULT_DATABASE_NAME): SessionStore {
+  let connection: Promise<IDBPDatabase<TokenHerdDB>> | undefined;
+  let closed = false;
+
+  function database(): Promise<IDBPDatabase<TokenHerdDB>> {
+    connection ??= openDB<TokenHerdDB>(databaseName, DATABASE_VERSION, {
+      upgrade(db) {
+        db.createObjectStore('sessions', { keyPath: 'sessionKey' });
+      },
+      blocking(_current, _next, event) {
+        (event.target as IDBDatabase).close();
+        connection = undefined;
+      },
+      terminated() {
+        connection = undefined;
+      },
+    }).catch((error: unknown) => {
+      connection = undefined;
+      throw error;
+    });
+    return connection;
+  }
+
+  /** Runs `operation`, once more on a fresh connection if the cached one was closed under it. */
+  async function withDatabase<T>(operation: (db: IDBPDatabase<TokenHerdDB>) => Promise<T>): Promise<T> {
+    if (closed) throw new DOMException('The session store is closed', 'InvalidStateError');
+    const db = await database();
+    try {
+      return await operation(db);
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === 'InvalidStateError') || closed) throw error;
+      if (connection && (await connection) === db) connection = undefined;
+      return operation(await database());
+    }
+  }
+
+  return {
+    read: (sessionKey) =>
+      withDatabase(async (db) => {
+        const value: unknown = await db.get('sessions', sessionKey);
+        return isStoredSession(value) ? value : undefined;
+      }),
+    compareAndSet: (sessionKey, expectedGeneration, next) =>
+      withDatabase(async (db) => {
+        // Read and write in one readwrite transaction: no other writer can come between.
+        const tx = db.transaction('sessions', 'readwrite', { durability: 'strict' });
+        const stored: unknown = await tx.store.get(sessionKey);
+        const current = isStoredSession(stored) ? stored : undefined;
+        if ((current?.generation ?? 0) !== expectedGeneration) {
+          await tx.done;
+          return { ok: false, current } as const;
+        }
+        await Promise.all([tx.store.put(next), tx.done]);
+        return { ok: true } as const;
+      }),
+    close() {
+      closed = true;
+      const pending = connection;
+      connection = undefined;
+      void pending?.then((db) => db.close(), () => {});
+    },
+  };
+}

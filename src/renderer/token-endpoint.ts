@@ -1,0 +1,122 @@
+import * as oauth from 'oauth4webapi';
+import type { AbortSignalLike, RefreshOutcome, TokenEndpoint } from '../shared/index.js';
+
+export interface OAuthClientOptions {
+  readonly client_id: string;
+  /** Required by `client_secret_basic` and `client_secret_post`. */
+  readonly client_secret?: string;
+  /** Default `none` (a public client, as browser and desktop apps are). */
+  readonly token_endpoint_auth_method?: 'none' | 'client_secret_basic' | 'client_secret_post';
+}
+
+export interface TokenEndpointOptions {
+  /** The authorization server's issuer identifier. */
+  readonly issuer: string;
+  /** When absent, found by discovery (OpenID Connect Discovery, then RFC 8414) on first use. */
+  readonly tokenEndpoint?: string;
+  readonly client: OAuthClientOptions;
+  /** Allows `http://` URLs. Development only. */
+  readonly allowInsecureRequests?: boolean;
+  readonly fetch?: typeof fetch;
+}
+
+/** Error codes that mean "this refresh token is dead" (RFC 6749 section 5.2; GitHub's own name). */
+const REJECTED = new Set(['invalid_grant', 'bad_refresh_token']);
+/** Error codes that mean "try again later" (RFC 6749 section 4.1.2.1). */
+const TRANSIENT = new Set(['temporarily_unavailable', 'server_error', 'slow_down']);
+
+/**
+ * The refresh_token grant (RFC 6749 section 6) through oauth4webapi, which builds the
+ * request and authenticates the client. The response is classified here and validated
+ * by the core: an ID token in the response is neither needed nor checked, because a
+ * failed follow-up check must never throw away tokens the provider has already rotated.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
+export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoint {
+  const issuer = new URL(options.issuer);
+  const { client_id, client_secret, token_endpoint_auth_method = 'none' } = options.client;
+  const client: oauth.Client = { client_id };
+  const insecure = options.allowInsecureRequests === true;
+  const customFetch = options.fetch;
+  const clientAuth =
+    token_endpoint_auth_method === 'none'
+      ? oauth.None()
+      : token_endpoint_auth_method === 'client_secret_post'
+        ? oauth.ClientSecretPost(client_secret ?? '')
+        : oauth.ClientSecretBasic(client_secret ?? '');
+  const requestOptions = (signal: AbortSignalLike) => ({
+    signal: signal as AbortSignal,
+    // GitHub answers form-encoded unless asked for JSON.
+    headers: { accept: 'application/json' },
+    [oauth.allowInsecureRequests]: insecure,
+    ...(customFetch && { [oauth.customFetch]: (url: string, init: object) => customFetch(url, init as RequestInit) }),
+  });
+
+  let server: Promise<oauth.AuthorizationServer> | undefined =
+    options.tokenEndpoint === undefined ? undefined : Promise.resolve({ issuer: issuer.href, token_endpoint: options.tokenEndpoint });
+
+  function discover(signal: AbortSignalLike): Promise<oauth.AuthorizationServer> {
+    server ??= (async () => {
+      try {
+        const response = await oauth.discoveryRequest(issuer, { ...requestOptions(signal), algorithm: 'oidc' });
+        return await oauth.processDiscoveryResponse(issuer, response);
+      } catch {
+        const response = await oauth.discoveryRequest(issuer, { ...requestOptions(signal), algorithm: 'oauth2' });
+        return await oauth.processDiscoveryResponse(issuer, response);
+      }
+    })().catch((error: unknown) => {
+      server = undefined; // discovery failures are transient: try again next time
+      throw error;
+    });
+    return server;
+  }
+
+  return {
+    async refresh(refreshToken, { signal }) {
+      const as = await discover(signal);
+      const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, requestOptions(signal));
+      if (response.status === 429 || response.status >= 500) {
+        await response.body?.cancel();
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+        return { kind: 'transient', reason: `HTTP ${response.status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+      }
+      const body: unknown = await response.json().catch(() => undefined);
+      const error = oauthError(body);
+      if (error) return classify(error.error, error.description);
+      if (response.ok) {
+        return typeof body === 'object' && body !== null
+          ? { kind: 'tokens', response: body }
+          : { kind: 'invalid-response', reason: `HTTP ${response.status} with a body that is not a JSON object` };
+      }
+      const challenge = response.headers.get('www-authenticate');
+      return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }) };
+    },
+  };
+}
+
+/** An OAuth error body, in any status: GitHub sends its errors with HTTP 200. */
+function oauthError(body: unknown): { error: string; description?: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { error, error_description } = body as Record<string, unknown>;
+  if (typeof error !== 'string') return undefined;
+  return typeof error_description === 'string' ? { error, description: error_description } : { error };
+}
+
+function classify(error: string, description?: string): RefreshOutcome {
+  const detail = description === undefined ? {} : { description };
+  if (REJECTED.has(error)) return { kind: 'rejected', error, ...detail };
+  if (TRANSIENT.has(error)) return { kind: 'transient', reason: error };
+  return { kind: 'provider-error', error, ...detail };
+}
+
+/**
+ * `Retry-After` as delay-seconds or an HTTP date, in milliseconds from `now`.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

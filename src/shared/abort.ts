@@ -1,0 +1,35 @@
+/**
+ * The slice of AbortController/AbortSignal the core needs. AbortController is a
+ * universal runtime global (browsers, workers, Node), not a DOM API, but the
+ * core's lib is plain ES2022, so it is reached through a structural type.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+export interface AbortControllerLike {
+  readonly signal: AbortSignalLike;
+  abort(reason?: unknown): void;
+}
+
+const AbortControllerImpl = (globalThis as unknown as { AbortController: new () => AbortControllerLike })
+  .AbortController;
+
+export function createAbortController(): AbortControllerLike {
+  return new AbortControllerImpl();
+}
+
+/** Runs `onAbort` once when `signal` aborts (at once if it already has); returns the disposer. */
+export function onAbort(signal: AbortSignalLike | undefined, onAbort: (reason: unknown) => void): () => void {
+  if (!signal) return () => {};
+  if (signal.aborted) {
+    onAbort(signal.reason);
+    return () => {};
+  }
+  const listener = (): void => onAbort(signal.reason);
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}

@@ -1,0 +1,463 @@
+import { expect, test } from '@playwright/test';
+import { createCoordinatorCore, type CoordinatorCore } from './coordinator.js';
+import { ErrorCode } from './errors.js';
+import type { TokenHerdEvent } from './events.js';
+import {
+  createManualClock,
+  createMemoryChannelHub,
+  createMemoryLocks,
+  createMemoryProvider,
+  createMemoryStore,
+  type MemoryChannelHub,
+  type MemoryProviderOptions,
+} from './memory.js';
+import { sessionChanged } from './messages.js';
+import type { SessionStore } from './ports.js';
+import type { CoordinatorSettings } from './settings.js';
+
+const TTL = 60;
+const KEY = 'github:alice';
+
+/** Many windows of one storage partition, on in-memory ports and a manual clock. */
+function createWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) {
+  const clock = createManualClock();
+  const locks = createMemoryLocks();
+  const hub = createMemoryChannelHub();
+  const store = createMemoryStore();
+  const provider = createMemoryProvider({ clock, accessTokenTtlSeconds: TTL, ...options });
+  let reads = 0;
+  const countingStore: SessionStore = {
+    read: (key) => (reads++, store.read(key)),
+    compareAndSet: (key, expected, next) => store.compareAndSet(key, expected, next),
+    close: () => {},
+  };
+  const windows: CoordinatorCore[] = [];
+
+  function open(settings: Partial<CoordinatorSettings> = {}, channelHub: MemoryChannelHub = hub) {
+    const events: TokenHerdEvent[] = [];
+    const core = createCoordinatorCore(
+      { sessionKey: KEY, refreshLeewaySeconds: 0, ...settings },
+      { lock: locks, channel: channelHub.open(`tokenherd:${KEY}`), store: countingStore, clock, endpoint: provider.endpoint, random: () => 0.5 },
+    );
+    core.subscribe((event) => events.push(event));
+    windows.push(core);
+    return Object.assign(core, { events });
+  }
+
+  return {
+    clock,
+    locks,
+    hub,
+    store,
+    provider,
+    open,
+    reads: () => reads,
+    /** Until every queued delivery and store operation has run: the fakes settle through microtasks only, which all run before the next macrotask. */
+    settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    expire: () => clock.advance(TTL * 1000 + 1),
+    close: () => windows.forEach((w) => w.close()),
+  };
+}
+
+const changes = (events: TokenHerdEvent[]) => events.flatMap((e) => (e.type === 'session-changed' ? [e.change] : []));
+
+test.describe('one refresher (I1) and cheap when fresh (I4)', () => {
+  test('N windows asking at once after expiry cause one request per expiry and share its token', async () => {
+    const world = createWorld();
+    const windows = Array.from({ length: 8 }, () => world.open());
+    await windows[0]!.setSession(world.provider.signIn());
+    for (let expiry = 1; expiry <= 3; expiry++) {
+      world.expire();
+      const tokens = await Promise.all(windows.map((w) => w.getAccessToken()));
+      expect(world.provider.stats.requests).toBe(expiry);
+      expect(new Set(tokens).size).toBe(1);
+      expect(world.provider.accessTokenWorks(tokens[0]!)).toBe(true);
+    }
+    expect(world.provider.stats.revocations).toBe(0);
+    world.close();
+  });
+
+  test('waiters leave the lock queue when the winner announces, without taking the lock', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    const tokens = await Promise.all([a.getAccessToken(), b.getAccessToken()]);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(a.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
+    expect(b.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(0);
+    expect(changes(b.events)).toContain('adopted');
+    world.close();
+  });
+
+  test('a valid token is served from memory: no store read, no lock; concurrent calls share one operation', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    const shared = await Promise.all(Array.from({ length: 5 }, () => a.getAccessToken()));
+    expect(new Set(shared).size).toBe(1);
+    expect(world.provider.stats.requests).toBe(1);
+    expect(a.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
+    const readsBefore = world.reads();
+    for (let i = 0; i < 100; i++) expect(await a.getAccessToken()).toBe(shared[0]);
+    expect(world.reads()).toBe(readsBefore);
+    expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
+    world.close();
+  });
+
+  test('minValiditySeconds refreshes a token that expires too soon for the caller', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    const first = await a.getAccessToken();
+    world.clock.advance((TTL - 10) * 1000);
+    expect(await a.getAccessToken({ minValiditySeconds: 5 })).toBe(first);
+    expect(await a.getAccessToken({ minValiditySeconds: 30 })).not.toBe(first);
+    expect(world.provider.stats.requests).toBe(1);
+    world.close();
+  });
+});
+
+test.describe('look before you send (I2) and persist first (I3)', () => {
+  test('a window that gets the lock after another rotated re-reads the store and sends nothing', async () => {
+    const world = createWorld();
+    const a = world.open();
+    const deaf = world.open({}, createMemoryChannelHub()); // hears no announcements: only the re-read can save it
+    await a.setSession(world.provider.signIn());
+    await deaf.getAccessToken();
+    world.expire();
+    let release!: () => void;
+    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const winner = a.getAccessToken();
+    await world.settle();
+    expect(world.provider.stats.requests).toBe(1);
+    const late = deaf.getAccessToken();
+    await world.settle();
+    release();
+    expect(await late).toBe(await winner);
+    expect(world.provider.stats.requests).toBe(1);
+    expect(deaf.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
+    world.close();
+  });
+
+  test('the new generation is stored before it is announced, and no token crosses the channel', async () => {
+    const world = createWorld();
+    const a = world.open();
+    const spy = world.hub.open(`tokenherd:${KEY}`);
+    const seen: Array<{ message: unknown; storedGeneration: unknown }> = [];
+    spy.subscribe((message) => seen.push({ message, storedGeneration: (world.store.raw(KEY) as { generation: number }).generation }));
+    const signIn = world.provider.signIn();
+    await a.setSession(signIn);
+    world.expire();
+    await a.getAccessToken();
+    await world.settle();
+    expect(seen.map((s) => s.message)).toEqual([sessionChanged(KEY, 1), sessionChanged(KEY, 2)]);
+    expect(seen.map((s) => s.storedGeneration)).toEqual([1, 2]);
+    const stored = world.store.raw(KEY) as { tokens: { refreshToken: string; accessToken: string } };
+    const wire = JSON.stringify(seen);
+    for (const secret of [signIn['refresh_token'] as string, stored.tokens.refreshToken, stored.tokens.accessToken]) {
+      expect(wire).not.toContain(secret);
+    }
+    world.close();
+  });
+
+  test('malformed, forged and stale messages change nothing', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    const token = await b.getAccessToken();
+    const before = world.store.raw(KEY);
+    const attacker = world.hub.open(`tokenherd:${KEY}`);
+    const garbage: unknown[] = [
+      null,
+      'session-changed',
+      42,
+      [],
+      { v: 2, type: 'session-changed', sessionKey: KEY, generation: 9 },
+      { v: 1, type: 'signed-out', sessionKey: KEY, generation: 9 },
+      { v: 1, type: 'session-changed', sessionKey: KEY, generation: -1 },
+      { v: 1, type: 'session-changed', sessionKey: KEY, generation: '9' },
+      { v: 1, type: 'session-changed', sessionKey: 'x'.repeat(100_000), generation: 9 },
+      { ...sessionChanged(KEY, 9), accessToken: 'forged', refreshToken: 'forged' },
+      sessionChanged(KEY, 1),
+      sessionChanged(KEY, Number.MAX_SAFE_INTEGER),
+      sessionChanged('another-account', 7),
+    ];
+    for (const message of garbage) attacker.post(message);
+    await world.settle();
+    expect(world.store.raw(KEY)).toEqual(before);
+    expect(await b.getAccessToken()).toBe(token);
+    expect(b.getState()).toMatchObject({ status: 'signed-in', generation: 1 });
+    expect(changes(b.events)).toEqual(['signed-in']);
+    world.close();
+  });
+});
+
+test.describe('adopt, do not destroy (I5)', () => {
+  test('a refused window adopts the generation another party stored meanwhile', async () => {
+    const world = createWorld({ reuse: 'reject' });
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    const stale = (world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens.refreshToken;
+    world.provider.onRequest(async (refreshToken) => {
+      world.provider.onRequest(undefined);
+      // An old app version, outside the lock, rotates the same token and stores the result.
+      const outside = world.provider.refreshOutside(refreshToken);
+      if (outside.kind !== 'tokens') throw new Error('outside refresh failed');
+      const response = outside.response as { access_token: string; refresh_token: string };
+      world.store.put(KEY, {
+        sessionKey: KEY,
+        generation: 2,
+        state: 'active',
+        cause: 'rotated',
+        tokens: { accessToken: response.access_token, refreshToken: response.refresh_token, expiresAt: world.clock.now() + TTL * 1000 },
+        updatedAt: world.clock.now(),
+      });
+    });
+    const token = await a.getAccessToken();
+    expect(world.provider.stats.rejected).toBe(1);
+    expect(world.provider.accessTokenWorks(token)).toBe(true);
+    expect(changes(a.events)).toEqual(['signed-in', 'adopted']);
+    expect(world.store.raw(KEY)).toMatchObject({ generation: 2, state: 'active' });
+    expect((world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens.refreshToken).not.toBe(stale);
+    world.close();
+  });
+
+  test('a refused token with nothing newer stored ends the session once, for every window', async () => {
+    const world = createWorld({ reuse: 'reject' });
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    await b.getAccessToken();
+    world.expire();
+    const stored = world.store.raw(KEY) as { tokens: { refreshToken: string } };
+    world.provider.refreshOutside(stored.tokens.refreshToken); // consumed elsewhere, result lost
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(world.store.raw(KEY)).toMatchObject({ generation: 2, state: 'signed-out', cause: 'expired' });
+    await world.settle();
+    expect(changes(b.events)).toEqual(['signed-in', 'expired']);
+    await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(world.provider.stats.requests).toBe(1);
+    world.close();
+  });
+
+  test('an adopted generation that is refused too ends in SESSION_EXPIRED, not a loop', async () => {
+    const world = createWorld({ reuse: 'reject' });
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    let generation = 1;
+    world.provider.onRequest(() => {
+      generation++;
+      world.store.put(KEY, {
+        sessionKey: KEY,
+        generation,
+        state: 'active',
+        cause: 'rotated',
+        tokens: { accessToken: `outside-${generation}`, refreshToken: `unknown-${generation}`, expiresAt: world.clock.now() - 1 },
+        updatedAt: world.clock.now(),
+      });
+    });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(world.provider.stats.requests).toBe(2);
+    world.close();
+  });
+});
+
+test.describe('transient is not fatal (I6)', () => {
+  test('5xx and 429 are retried with backoff, honour Retry-After, and never clear the session', async () => {
+    const world = createWorld();
+    const a = world.open({ retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 5_000 } });
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    world.provider.script(
+      { kind: 'transient', reason: 'HTTP 503' },
+      { kind: 'transient', reason: 'HTTP 429', retryAfterMs: 2_000 },
+    );
+    const pending = a.getAccessToken();
+    await world.settle();
+    expect(world.clock.pendingTimers()).toBe(1);
+    expect(world.clock.advanceToNext()).toBe(50); // backoff after the 503: full jitter, 0.5 * 100 ms
+    await world.settle();
+    expect(world.clock.advanceToNext()).toBe(2_000); // Retry-After
+    const token = await pending;
+    expect(world.provider.accessTokenWorks(token)).toBe(true);
+    expect(a.events.filter((e) => e.type === 'refresh-failed').map((e) => e.type === 'refresh-failed' && e.willRetry)).toEqual([true, true]);
+    world.close();
+  });
+
+  test('when retries run out the caller gets TRANSIENT, the session is kept and the next call succeeds', async () => {
+    const world = createWorld();
+    const a = world.open({ retry: { attempts: 2 } });
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    const before = world.store.raw(KEY);
+    world.provider.script({ kind: 'transient', reason: 'HTTP 502' }, { kind: 'transient', reason: 'HTTP 500', retryAfterMs: 60_000 });
+    const failing = a.getAccessToken();
+    await world.settle();
+    world.clock.advanceToNext();
+    await expect(failing).rejects.toMatchObject({ code: ErrorCode.TRANSIENT });
+    expect(world.store.raw(KEY)).toEqual(before);
+    expect(a.getState()).toMatchObject({ status: 'signed-in', holdsLock: false });
+    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    world.close();
+  });
+
+  test('a hung request times out, releases the lock and reports TRANSIENT', async () => {
+    const world = createWorld();
+    const a = world.open({ retry: { attempts: 1 }, requestTimeoutMs: 5_000 });
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    world.provider.onRequest(() => new Promise(() => {}));
+    const hung = a.getAccessToken();
+    await world.settle();
+    expect(world.clock.advanceToNext()).toBe(5_000);
+    await expect(hung).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('5000 ms') });
+    expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
+    world.provider.onRequest(undefined);
+    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    world.close();
+  });
+
+  test('other OAuth errors are PROVIDER_ERROR and keep the session', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    const before = world.store.raw(KEY);
+    world.provider.script({ kind: 'provider-error', error: 'invalid_client' });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_ERROR });
+    expect(world.store.raw(KEY)).toEqual(before);
+    world.close();
+  });
+
+  test('a lock holder that never returns makes waiters fail with LOCK_TIMEOUT, session kept', async () => {
+    const world = createWorld();
+    const a = world.open({ lockTimeoutMs: 1_000 });
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    void world.locks.request(`tokenherd:${KEY}`, {}, () => new Promise(() => {}));
+    const waiting = a.getAccessToken();
+    await world.settle();
+    expect(world.clock.advanceToNext()).toBe(1_000);
+    await expect(waiting).rejects.toMatchObject({ code: ErrorCode.LOCK_TIMEOUT });
+    expect(world.locks.snapshot().pending).toBe(0);
+    expect(world.store.raw(KEY)).toMatchObject({ state: 'active', generation: 1 });
+    expect(world.provider.stats.requests).toBe(0);
+    world.close();
+  });
+});
+
+test.describe('expiry and sessions (I7, I8)', () => {
+  test('an expired access token with a live refresh token is refreshed, whatever the clock says about exp', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    world.clock.advance(365 * 24 * 3600 * 1000);
+    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    world.close();
+  });
+
+  test('sign-in and sign-out in one window reach the others', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });
+    await a.setSession(world.provider.signIn());
+    await world.settle();
+    expect(b.getState()).toMatchObject({ status: 'signed-in', generation: 1 });
+    expect(await b.getAccessToken()).toBe(await a.getAccessToken());
+    await a.signOut();
+    await world.settle();
+    expect(changes(b.events)).toEqual(['signed-in', 'signed-out']);
+    await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });
+    expect(world.provider.stats.requests).toBe(0);
+    world.close();
+  });
+
+  test('a sign-out during a refresh wins: the late result is discarded, not written back', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    let release!: () => void;
+    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const refreshing = a.getAccessToken();
+    await world.settle();
+    expect(world.provider.stats.requests).toBe(1);
+    await b.signOut();
+    release();
+    await expect(refreshing).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });
+    expect(world.store.raw(KEY)).toMatchObject({ state: 'signed-out', cause: 'signed-out', generation: 2 });
+    world.close();
+  });
+});
+
+test.describe('bad input', () => {
+  test('invalid token responses are refused with INVALID_TOKEN_RESPONSE and the store is unchanged', async () => {
+    const world = createWorld();
+    const a = world.open();
+    for (const bad of [null, {}, { access_token: 'x', token_type: 'mac' }, { access_token: 'x', token_type: 'Bearer', expires_in: -1 }]) {
+      await expect(a.setSession(bad)).rejects.toMatchObject({ code: ErrorCode.INVALID_TOKEN_RESPONSE });
+    }
+    expect(world.store.raw(KEY)).toBeUndefined();
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    const before = world.store.raw(KEY);
+    world.provider.script({ kind: 'tokens', response: { access_token: 'x', token_type: 'Bearer', expires_in: '3600' } });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.INVALID_TOKEN_RESPONSE });
+    expect(world.store.raw(KEY)).toEqual(before);
+    world.close();
+  });
+
+  test('options are validated at creation with INVALID_OPTIONS', () => {
+    const world = createWorld();
+    for (const settings of [{ sessionKey: '' }, { refreshLeewaySeconds: -1 }, { lockTimeoutMs: Number.NaN }, { retry: { attempts: 0 } }]) {
+      expect(() => world.open(settings)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }));
+    }
+  });
+});
+
+test.describe('lifecycle', () => {
+  test("a caller's signal aborts its own wait only", async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    let release!: () => void;
+    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const controller = new AbortController();
+    const impatient = a.getAccessToken({ signal: controller.signal });
+    const patient = a.getAccessToken();
+    controller.abort();
+    await expect(impatient).rejects.toMatchObject({ code: ErrorCode.ABORTED });
+    await world.settle();
+    expect(world.provider.stats.requests).toBe(1);
+    release();
+    expect(world.provider.accessTokenWorks(await patient)).toBe(true);
+    world.close();
+  });
+
+  test('close() rejects waiters with CLOSED and leaves no lock request, timer or listener behind', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    world.provider.onRequest(() => new Promise(() => {}));
+    const holder = a.getAccessToken();
+    await world.settle();
+    expect(world.provider.stats.requests).toBe(1);
+    const waiter = b.getAccessToken();
+    await world.settle();
+    expect(world.locks.snapshot().pending).toBe(1);
+    b.close();
+    a.close();
+    await expect(waiter).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    await expect(holder).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
+    expect(world.clock.pendingTimers()).toBe(0);
+    expect(world.hub.snapshot()).toEqual({ ports: 0, listeners: 0 });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+  });
+});

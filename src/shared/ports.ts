@@ -1,0 +1,61 @@
+import type { AbortSignalLike } from './abort.js';
+import type { StoredSession } from './session.js';
+
+/** Modelled on `navigator.locks.request(name, { signal, ifAvailable }, callback)`. */
+export interface LockPort {
+  /**
+   * Runs `callback` while holding the exclusive lock `name`; the lock is released
+   * when the callback's promise settles. Must reject with `signal.reason` if the
+   * signal aborts before the lock is granted.
+   */
+  request<T>(name: string, options: { signal?: AbortSignalLike }, callback: () => Promise<T>): Promise<T>;
+}
+
+/** One named broadcast channel. Messages are not delivered to the sender itself. */
+export interface ChannelPort {
+  post(message: unknown): void;
+  /** `listener` receives raw, unvalidated data: anything same-origin code posted. */
+  subscribe(listener: (data: unknown) => void): () => void;
+  close(): void;
+}
+
+export type CompareAndSetResult = { readonly ok: true } | { readonly ok: false; readonly current: StoredSession | undefined };
+
+/** Durable storage of one record per session key. */
+export interface SessionStore {
+  /** The stored record, or undefined when none is stored (or what is stored is not a valid record). */
+  read(sessionKey: string): Promise<StoredSession | undefined>;
+  /**
+   * In one atomic step: if the stored generation (0 when nothing valid is
+   * stored) equals `expectedGeneration`, write `next`. Resolves only after the
+   * write is durable; must reject if the write fails.
+   */
+  compareAndSet(sessionKey: string, expectedGeneration: number, next: StoredSession): Promise<CompareAndSetResult>;
+  close(): void;
+}
+
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Milliseconds on the local wall clock. Only differences between readings matter. */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** What a refresh request came to. The port classifies; the coordinator decides. */
+export type RefreshOutcome =
+  | { readonly kind: 'tokens'; readonly response: unknown }
+  /** The provider refused the refresh token itself (`invalid_grant`, GitHub's `bad_refresh_token`). */
+  | { readonly kind: 'rejected'; readonly error: string; readonly description?: string }
+  /** Any other OAuth error (`invalid_client`, `invalid_scope`, ...): a configuration problem, not the token's. */
+  | { readonly kind: 'provider-error'; readonly error: string; readonly description?: string }
+  /** A success status whose body is not a token response (unparseable, or not an object). */
+  | { readonly kind: 'invalid-response'; readonly reason: string }
+  /** 5xx, 429, network failure, timeout: nothing is known to be wrong with the session. */
+  | { readonly kind: 'transient'; readonly reason: string; readonly retryAfterMs?: number };
+
+export interface TokenEndpoint {
+  /** Sends one refresh_token grant. Rejects only when `signal` aborts or the network fails. */
+  refresh(refreshToken: string, options: { signal: AbortSignalLike }): Promise<RefreshOutcome>;
+}

@@ -1,0 +1,103 @@
+import { ErrorCode, TokenHerdError } from './errors.js';
+
+/** Tokens as stored. The refresh token never leaves the store and the refresher. */
+export interface TokenSet {
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  /**
+   * Expiry on the local clock: receipt time plus `expires_in` (never the token's
+   * own `exp`, which a skewed local clock would misread). Absent when the
+   * provider gave no `expires_in`: the token is used until a 401 says otherwise.
+   */
+  readonly expiresAt?: number;
+  readonly scope?: string;
+}
+
+/**
+ * The one stored record of a session key. `generation` only grows: every write
+ * (sign-in, rotation, sign-out, expiry) is a compare-and-set from the previous
+ * generation to the next, so a late writer holding an old generation loses.
+ */
+export type StoredSession =
+  | {
+      readonly sessionKey: string;
+      readonly generation: number;
+      readonly state: 'active';
+      readonly cause: 'signed-in' | 'rotated';
+      readonly tokens: TokenSet;
+      readonly updatedAt: number;
+    }
+  | {
+      /** A tombstone: it keeps the generation so that no late refresh can resurrect the session. */
+      readonly sessionKey: string;
+      readonly generation: number;
+      readonly state: 'signed-out';
+      readonly cause: 'signed-out' | 'expired';
+      readonly updatedAt: number;
+    };
+
+export type ActiveSession = Extract<StoredSession, { state: 'active' }>;
+
+/** Bounds that reject absurd provider data (RFC 6749 section 5.1 gives none). */
+export const MAX_TOKEN_LENGTH = 16_384;
+export const MAX_EXPIRES_IN_SECONDS = 366 * 24 * 3600;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isToken = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TOKEN_LENGTH;
+
+function invalid(reason: string): TokenHerdError {
+  return new TokenHerdError(ErrorCode.INVALID_TOKEN_RESPONSE, `Invalid token response: ${reason}`);
+}
+
+/**
+ * Validates a token endpoint response and turns it into a token set received at
+ * `receivedAt` (local clock, milliseconds). Throws INVALID_TOKEN_RESPONSE.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export function parseTokenResponse(response: unknown, receivedAt: number): TokenSet {
+  if (!isRecord(response)) throw invalid('not a JSON object');
+  const { access_token, token_type, expires_in, refresh_token, scope } = response;
+  if (!isToken(access_token)) throw invalid('access_token must be a non-empty string');
+  if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') {
+    throw invalid(`token_type must be "Bearer", got ${JSON.stringify(token_type)}`);
+  }
+  if (
+    expires_in !== undefined &&
+    !(typeof expires_in === 'number' && Number.isInteger(expires_in) && expires_in > 0 && expires_in <= MAX_EXPIRES_IN_SECONDS)
+  ) {
+    throw invalid(`expires_in must be a whole number of seconds in 1..${MAX_EXPIRES_IN_SECONDS}`);
+  }
+  if (refresh_token !== undefined && !isToken(refresh_token)) throw invalid('refresh_token must be a non-empty string');
+  if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
+  return {
+    accessToken: access_token,
+    ...(refresh_token !== undefined && { refreshToken: refresh_token }),
+    ...(expires_in !== undefined && { expiresAt: receivedAt + expires_in * 1000 }),
+    ...(scope !== undefined && { scope }),
+  };
+}
+
+/** Shape check for what storage hands back (another app version or a user may have written it). */
+export function isStoredSession(value: unknown): value is StoredSession {
+  if (!isRecord(value)) return false;
+  const { sessionKey, generation, state, cause, updatedAt } = value;
+  if (typeof sessionKey !== 'string' || !Number.isSafeInteger(generation) || (generation as number) < 1) return false;
+  if (typeof updatedAt !== 'number') return false;
+  if (state === 'signed-out') return cause === 'signed-out' || cause === 'expired';
+  if (state !== 'active' || (cause !== 'signed-in' && cause !== 'rotated')) return false;
+  const tokens = value['tokens'];
+  return (
+    isRecord(tokens) &&
+    isToken(tokens['accessToken']) &&
+    (tokens['refreshToken'] === undefined || isToken(tokens['refreshToken'])) &&
+    (tokens['expiresAt'] === undefined || typeof tokens['expiresAt'] === 'number') &&
+    (tokens['scope'] === undefined || typeof tokens['scope'] === 'string')
+  );
+}
+
+/** The access token if it stays valid for more than `minValidityMs` from `now`. */
+export function freshAccessToken(session: StoredSession | undefined, now: number, minValidityMs: number): string | undefined {
+  if (session?.state !== 'active') return undefined;
+  const { accessToken, expiresAt } = session.tokens;
+  return expiresAt === undefined || expiresAt - now > minValidityMs ? accessToken : undefined;
+}

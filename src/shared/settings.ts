@@ -1,0 +1,65 @@
+import { ErrorCode, TokenHerdError } from './errors.js';
+import { MAX_SESSION_KEY_LENGTH } from './messages.js';
+
+/** Tuning of the coordinator core; every field but `sessionKey` has a default. */
+export interface CoordinatorSettings {
+  /** Names the lock, the channel and the stored record: one per provider account. */
+  readonly sessionKey: string;
+  /** A token closer than this to expiry is refreshed. Default 60. */
+  readonly refreshLeewaySeconds?: number;
+  /** How long a window waits for the refresh lock before LOCK_TIMEOUT. Default 30 000. */
+  readonly lockTimeoutMs?: number;
+  /** Timeout of one token endpoint request; a hung request cannot hold the lock longer. Default 10 000. */
+  readonly requestTimeoutMs?: number;
+  /** Retries of transient failures within one refresh, with full-jitter exponential backoff. */
+  readonly retry?: {
+    /** Requests per refresh, first one included. Default 3. */
+    readonly attempts?: number;
+    /** Default 250. */
+    readonly baseDelayMs?: number;
+    /** Cap of one backoff delay; a longer `Retry-After` ends the refresh with TRANSIENT instead of holding the lock. Default 5 000. */
+    readonly maxDelayMs?: number;
+  };
+}
+
+export interface ResolvedSettings {
+  readonly sessionKey: string;
+  readonly refreshLeewaySeconds: number;
+  readonly lockTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+}
+
+export function invalidOption(message: string): TokenHerdError {
+  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+/** Returns `value` (or `fallback` when undefined) if it is a number in [min, max]; throws INVALID_OPTIONS otherwise. */
+export function numberOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw invalidOption(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function resolveSettings(settings: CoordinatorSettings): ResolvedSettings {
+  if (typeof settings !== 'object' || settings === null) throw invalidOption('options must be an object');
+  const { sessionKey } = settings;
+  if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > MAX_SESSION_KEY_LENGTH) {
+    throw invalidOption(`sessionKey must be a non-empty string of at most ${MAX_SESSION_KEY_LENGTH} characters`);
+  }
+  const retry = settings.retry ?? {};
+  const baseDelayMs = numberOption('retry.baseDelayMs', retry.baseDelayMs, 250, 0, 60_000);
+  return {
+    sessionKey,
+    refreshLeewaySeconds: numberOption('refreshLeewaySeconds', settings.refreshLeewaySeconds, 60, 0, 86_400),
+    lockTimeoutMs: numberOption('lockTimeoutMs', settings.lockTimeoutMs, 30_000, 1, 600_000),
+    requestTimeoutMs: numberOption('requestTimeoutMs', settings.requestTimeoutMs, 10_000, 1, 600_000),
+    retry: {
+      attempts: Math.floor(numberOption('retry.attempts', retry.attempts, 3, 1, 10)),
+      baseDelayMs,
+      maxDelayMs: numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(5_000, baseDelayMs), baseDelayMs, 600_000),
+    },
+  };
+}
