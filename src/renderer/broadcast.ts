@@ -1,4 +1,4 @@
-import type { ChannelPort } from '../shared/index.js';
+import type { ChannelPort } from '../shared/ports.js';
 
 /** The native BroadcastChannel: every same-origin context of the storage partition, never the sender. */
 export function openBroadcastChannel(name: string): ChannelPort {

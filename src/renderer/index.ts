@@ -1,11 +1,6 @@
-import {
-  ErrorCode,
-  TokenHerdError,
-  createCoordinatorCore,
-  resolveSettings,
-  type CoordinatorCore,
-  type CoordinatorSettings,
-} from '../shared/index.js';
+import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { resolveSettings, type CoordinatorSettings } from '../shared/settings.js';
 import { openBroadcastChannel } from './broadcast.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
@@ -111,7 +106,10 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   };
 }
 
-export * from '../shared/index.js';
+export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
+export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
+export type { CoordinatorSettings } from '../shared/settings.js';
 export { openBroadcastChannel } from './broadcast.js';
 export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';

@@ -1,5 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { isStoredSession, type SessionStore, type StoredSession } from '../shared/index.js';
+import type { SessionStore } from '../shared/ports.js';
+import { isStoredSession, type StoredSession } from '../shared/session.js';
 
 export const DEFAULT_DATABASE_NAME = 'tokenherd';
 export const DATABASE_VERSION = 1;

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
-import type { AbortSignalLike, RefreshOutcome, TokenEndpoint } from '../shared/index.js';
+import type { AbortSignalLike } from '../shared/abort.js';
+import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
 
 export interface OAuthClientOptions {
   readonly client_id: string;

@@ -1,4 +1,4 @@
-import type { LockPort } from '../shared/index.js';
+import type { LockPort } from '../shared/ports.js';
 
 /** The Web Locks API: exclusive, released by the browser when the holder's page closes or crashes. */
 export function createWebLocks(locks: LockManager): LockPort {

@@ -10,6 +10,6 @@ export { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
 export { MESSAGE_VERSION, parseMessage, sessionChanged, type SessionChangedMessage } from './messages.js';
 export type { ChannelPort, Clock, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
-export { freshAccessToken, isStoredSession, parseTokenResponse, type ActiveSession, type StoredSession, type TokenSet } from './session.js';
-export { numberOption, resolveSettings, type CoordinatorSettings, type ResolvedSettings } from './settings.js';
+export { isStoredSession, parseTokenResponse, type ActiveSession, type StoredSession, type TokenSet } from './session.js';
+export type { CoordinatorSettings } from './settings.js';
 export * from './memory.js';

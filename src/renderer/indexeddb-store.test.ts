@@ -1,0 +1,61 @@
+import 'fake-indexeddb/auto';
+import { expect, test } from '@playwright/test';
+import { openDB } from 'idb';
+import type { StoredSession } from '../shared/session.js';
+import { createIndexedDbStore } from './indexeddb-store.js';
+
+const record = (generation: number): StoredSession => ({
+  sessionKey: 'k',
+  generation,
+  state: 'active',
+  cause: 'rotated',
+  tokens: { accessToken: `at-${generation}`, refreshToken: `rt-${generation}` },
+  updatedAt: 0,
+});
+
+test('compare-and-set writes only over the expected generation', async () => {
+  const store = createIndexedDbStore('cas');
+  expect(await store.read('k')).toBeUndefined();
+  expect(await store.compareAndSet('k', 0, record(1))).toEqual({ ok: true });
+  expect(await store.compareAndSet('k', 0, record(1))).toEqual({ ok: false, current: record(1) });
+  const [a, b] = await Promise.all([store.compareAndSet('k', 1, record(2)), store.compareAndSet('k', 1, record(2))]);
+  expect([a.ok, b.ok].sort()).toEqual([false, true]);
+  expect(await store.read('k')).toEqual(record(2));
+  store.close();
+});
+
+test('a malformed stored record reads as none and can be replaced', async () => {
+  const raw = await openDB('garbage', 1, { upgrade: (db) => db.createObjectStore('sessions', { keyPath: 'sessionKey' }) });
+  await raw.put('sessions', { sessionKey: 'k', generation: 'lots', tokens: 'yes' });
+  raw.close();
+  const store = createIndexedDbStore('garbage');
+  expect(await store.read('k')).toBeUndefined();
+  expect(await store.compareAndSet('k', 0, record(1))).toEqual({ ok: true });
+  store.close();
+});
+
+test('an open store closes for a schema upgrade instead of blocking it', async () => {
+  const store = createIndexedDbStore('upgrade');
+  await store.compareAndSet('k', 0, record(1));
+  let blocked = false;
+  const upgraded = await openDB('upgrade', 2, { blocked: () => (blocked = true) });
+  expect(blocked).toBe(false);
+  upgraded.close();
+  // This (old) code cannot use the newer schema: it fails, and the app should reload.
+  await expect(store.read('k')).rejects.toMatchObject({ name: 'VersionError' });
+  store.close();
+});
+
+test('an open store lets the database be deleted, then reads it as empty', async () => {
+  const store = createIndexedDbStore('deleted');
+  await store.compareAndSet('k', 0, record(1));
+  await new Promise<void>((resolve, reject) => {
+    const request = indexedDB.deleteDatabase('deleted');
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error('deletion blocked by the open store'));
+  });
+  expect(await store.read('k')).toBeUndefined();
+  store.close();
+  await expect(store.read('k')).rejects.toThrow('closed');
+});

@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+import { parseMessage, sessionChanged } from './messages.js';
+import { MAX_EXPIRES_IN_SECONDS, isStoredSession, parseTokenResponse } from './session.js';
+
+const NOW = 1_000_000;
+const valid = { access_token: 'at', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt', scope: 'repo' };
+
+test('a token response becomes a token set whose expiry counts from receipt', () => {
+  expect(parseTokenResponse(valid, NOW)).toEqual({ accessToken: 'at', refreshToken: 'rt', expiresAt: NOW + 3_600_000, scope: 'repo' });
+  expect(parseTokenResponse({ access_token: 'at', token_type: 'bearer' }, NOW)).toEqual({ accessToken: 'at' });
+});
+
+test('malformed token responses are refused with INVALID_TOKEN_RESPONSE', () => {
+  const bad: unknown[] = [
+    undefined,
+    'access_token=at',
+    [],
+    { ...valid, access_token: undefined },
+    { ...valid, access_token: '' },
+    { ...valid, access_token: 'x'.repeat(20_000) },
+    { ...valid, token_type: undefined },
+    { ...valid, token_type: 'DPoP' },
+    { ...valid, expires_in: -1 },
+    { ...valid, expires_in: 0 },
+    { ...valid, expires_in: 1.5 },
+    { ...valid, expires_in: '3600' },
+    { ...valid, expires_in: MAX_EXPIRES_IN_SECONDS + 1 },
+    { ...valid, expires_in: Number.POSITIVE_INFINITY },
+    { ...valid, refresh_token: 42 },
+    { ...valid, scope: ['repo'] },
+  ];
+  for (const response of bad) {
+    expect(() => parseTokenResponse(response, NOW), JSON.stringify(response)).toThrow(expect.objectContaining({ code: 'INVALID_TOKEN_RESPONSE' }));
+  }
+});
+
+test('stored records are shape-checked', () => {
+  const active = { sessionKey: 'k', generation: 3, state: 'active', cause: 'rotated', tokens: { accessToken: 'at', refreshToken: 'rt', expiresAt: 5 }, updatedAt: 1 };
+  const tombstone = { sessionKey: 'k', generation: 4, state: 'signed-out', cause: 'expired', updatedAt: 1 };
+  expect(isStoredSession(active)).toBe(true);
+  expect(isStoredSession(tombstone)).toBe(true);
+  for (const broken of [null, { ...active, generation: 0 }, { ...active, generation: '3' }, { ...active, tokens: {} }, { ...active, cause: 'expired' }, { ...tombstone, cause: 'rotated' }]) {
+    expect(isStoredSession(broken)).toBe(false);
+  }
+});
+
+test('only the exact current message shape is accepted', () => {
+  expect(parseMessage(sessionChanged('k', 7))).toEqual({ v: 1, type: 'session-changed', sessionKey: 'k', generation: 7 });
+  for (const message of [
+    null,
+    'k',
+    { v: 1, type: 'session-changed', sessionKey: 'k' },
+    { ...sessionChanged('k', 7), refreshToken: 'rt' },
+    { ...sessionChanged('k', 7), v: 2 },
+    { ...sessionChanged('k', 7), generation: 1.5 },
+    { ...sessionChanged('k', 7), generation: -1 },
+    { ...sessionChanged('k', 7), sessionKey: '' },
+    { ...sessionChanged('k', 7), sessionKey: 'k'.repeat(257) },
+  ]) {
+    expect(parseMessage(message)).toBeUndefined();
+  }
+});
