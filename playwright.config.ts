@@ -16,7 +16,7 @@ export default defineConfig({
     {
       name: 'unit',
       testDir: '.',
-      testMatch: ['src/**/*.test.ts', 'dev/**/*.test.ts'],
+      testMatch: ['src/**/*.test.ts', 'dev/**/*.test.ts', 'test/**/*.test.ts'],
     },
     {
       name: 'chromium',

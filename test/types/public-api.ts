@@ -2,8 +2,9 @@
  * Type-level test of the public API: `tsc -p test/types` fails if a documented
  * name, signature, event or error code changes. Nothing here runs.
  */
+import type {
+  ErrorCode} from 'tokenherd';
 import {
-  ErrorCode,
   createTokenCoordinator,
   isTokenHerdError,
   type CoordinatorState,
