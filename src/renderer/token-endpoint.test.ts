@@ -26,10 +26,10 @@ test('against the real server: a refresh yields tokens, a reused refresh token i
 });
 
 test('5xx and 429 are transient and carry Retry-After; OAuth errors are classified by code', async () => {
-  expect(await canned(503, '', { 'retry-after': '7' }).refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'HTTP 503', retryAfterMs: 7000 });
-  expect(await canned(429, '{}').refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'HTTP 429' });
+  expect(await canned(503, '', { 'retry-after': '7' }).refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'HTTP 503', answered: true, retryAfterMs: 7000 });
+  expect(await canned(429, '{}').refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'HTTP 429', answered: true });
   expect(await canned(400, '{"error":"invalid_grant"}').refresh('rt', { signal })).toEqual({ kind: 'rejected', error: 'invalid_grant' });
-  expect(await canned(400, '{"error":"temporarily_unavailable"}').refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'temporarily_unavailable' });
+  expect(await canned(400, '{"error":"temporarily_unavailable"}').refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'temporarily_unavailable', answered: true });
   expect(await canned(401, '{"error":"invalid_client"}').refresh('rt', { signal })).toMatchObject({ kind: 'provider-error', error: 'invalid_client' });
   expect(await canned(403, 'forbidden').refresh('rt', { signal })).toMatchObject({ kind: 'provider-error', error: 'HTTP 403' });
 });

@@ -79,7 +79,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
-        return { kind: 'transient', reason: `HTTP ${response.status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+        return { kind: 'transient', reason: `HTTP ${response.status}`, answered: true, ...(retryAfterMs !== undefined && { retryAfterMs }) };
       }
       const body: unknown = await response.json().catch(() => undefined);
       const error = oauthError(body);
@@ -106,7 +106,7 @@ function oauthError(body: unknown): { error: string; description?: string } | un
 function classify(error: string, description?: string): RefreshOutcome {
   const detail = description === undefined ? {} : { description };
   if (REJECTED.has(error)) return { kind: 'rejected', error, ...detail };
-  if (TRANSIENT.has(error)) return { kind: 'transient', reason: error };
+  if (TRANSIENT.has(error)) return { kind: 'transient', reason: error, answered: true };
   return { kind: 'provider-error', error, ...detail };
 }
 

@@ -273,8 +273,8 @@ test.describe('transient is not fatal (I6)', () => {
     await a.setSession(world.provider.signIn());
     world.expire();
     world.provider.script(
-      { kind: 'transient', reason: 'HTTP 503' },
-      { kind: 'transient', reason: 'HTTP 429', retryAfterMs: 2_000 },
+      { kind: 'transient', reason: 'HTTP 503', answered: true },
+      { kind: 'transient', reason: 'HTTP 429', answered: true, retryAfterMs: 2_000 },
     );
     const pending = a.getAccessToken();
     await world.settle();
@@ -288,20 +288,28 @@ test.describe('transient is not fatal (I6)', () => {
     world.close();
   });
 
-  test('when retries run out the caller gets TRANSIENT, the session is kept and the next call succeeds', async () => {
+  test('when retries run out the caller gets TRANSIENT, the session is kept, and every window waits out the backoff', async () => {
     const world = createWorld();
-    const a = world.open({ retry: { attempts: 2 } });
+    const [a, b] = [world.open({ retry: { attempts: 2 } }), world.open()];
     await a.setSession(world.provider.signIn());
     world.expire();
-    const before = world.store.raw(KEY);
-    world.provider.script({ kind: 'transient', reason: 'HTTP 502' }, { kind: 'transient', reason: 'HTTP 500', retryAfterMs: 60_000 });
+    const { tokens, generation } = world.store.raw(KEY) as { tokens: unknown; generation: number };
+    world.provider.script(
+      { kind: 'transient', reason: 'HTTP 502', answered: true },
+      { kind: 'transient', reason: 'HTTP 500', answered: true, retryAfterMs: 60_000 },
+    );
     const failing = a.getAccessToken();
     await world.settle();
     world.clock.advanceToNext();
     await expect(failing).rejects.toMatchObject({ code: ErrorCode.TRANSIENT });
-    expect(world.store.raw(KEY)).toEqual(before);
+    expect(world.store.raw(KEY)).toMatchObject({ tokens, generation, backoffUntil: world.clock.now() + 60_000 });
     expect(a.getState()).toMatchObject({ status: 'signed-in', holdsLock: false });
-    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    // The breaker is shared through the store: no window sends during the provider's Retry-After.
+    await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('asked to wait') });
+    expect(world.provider.stats.requests).toBe(2);
+    world.clock.advance(60_000);
+    expect(world.provider.accessTokenWorks(await b.getAccessToken())).toBe(true);
+    expect(world.provider.stats.requests).toBe(3);
     world.close();
   });
 
@@ -345,6 +353,123 @@ test.describe('transient is not fatal (I6)', () => {
     await expect(waiting).rejects.toMatchObject({ code: ErrorCode.LOCK_TIMEOUT });
     expect(world.locks.snapshot().pending).toBe(0);
     expect(world.store.raw(KEY)).toMatchObject({ state: 'active', generation: 1 });
+    expect(world.provider.stats.requests).toBe(0);
+    world.close();
+  });
+});
+
+test.describe('lost responses and recovery', () => {
+  /** The provider processes the next request (rotating the token) and its response is lost: the request hangs until timeout. */
+  function loseNextResponse(world: ReturnType<typeof createWorld>): void {
+    world.provider.onRequest((refreshToken) => {
+      world.provider.onRequest(undefined);
+      world.provider.refreshOutside(refreshToken);
+      return new Promise(() => {});
+    });
+  }
+
+  test('a rotating provider without grace: no blind resend; the next refresh tells the outcome once and ends clearly', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open({ requestTimeoutMs: 1_000 }), world.open()];
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    loseNextResponse(world);
+    const lost = a.getAccessToken();
+    await world.settle();
+    expect(world.clock.advanceToNext()).toBe(1_000);
+    await expect(lost).rejects.toMatchObject({ code: ErrorCode.TRANSIENT });
+    expect(world.provider.stats.requests).toBe(1); // not retried: a resend would be a reuse
+    expect(world.store.raw(KEY)).toMatchObject({ state: 'active', generation: 1, refreshInFlight: { unknownSends: 1 } });
+    await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED, message: expect.stringContaining('response lost') });
+    expect(world.provider.stats.requests).toBe(2);
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(world.provider.stats.requests).toBe(2);
+    world.close();
+  });
+
+  test('a provider with a reuse grace window: the same token is sent again inside the window and the session survives', async () => {
+    const world = createWorld({ reuseGraceMs: 30_000 });
+    const a = world.open({ requestTimeoutMs: 1_000, profile: { reuseGraceSeconds: 30 } });
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    loseNextResponse(world);
+    const recovered = a.getAccessToken();
+    await world.settle();
+    world.clock.advanceToNext(); // the lost request times out
+    await world.settle();
+    world.clock.advanceToNext(); // backoff, then the resend inside the grace window
+    const token = await recovered;
+    expect(world.provider.accessTokenWorks(token)).toBe(true);
+    expect(world.provider.stats).toMatchObject({ requests: 2, revocations: 0 });
+    expect(world.store.raw(KEY)).toMatchObject({ generation: 2, state: 'active' });
+    expect(world.store.raw(KEY)).not.toHaveProperty('refreshInFlight');
+    world.close();
+  });
+
+  test('a refresher that dies mid-request leaves its marker, and the next one recovers by grace', async () => {
+    const world = createWorld({ reuseGraceMs: 30_000 });
+    const settings = { profile: { reuseGraceSeconds: 30 } };
+    const [dying, successor] = [world.open(settings), world.open(settings)];
+    await dying.setSession(world.provider.signIn());
+    world.expire();
+    loseNextResponse(world);
+    const doomed = dying.getAccessToken();
+    await world.settle();
+    dying.close();
+    await expect(doomed).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    expect(world.store.raw(KEY)).toMatchObject({ refreshInFlight: { unknownSends: 1 } });
+    expect(world.provider.accessTokenWorks(await successor.getAccessToken())).toBe(true);
+    expect(world.provider.stats).toMatchObject({ requests: 2, revocations: 0 });
+    world.close();
+  });
+
+  test('a non-rotating provider: resending after a lost response is always safe', async () => {
+    const world = createWorld({ reuse: 'allow' });
+    const a = world.open({ requestTimeoutMs: 1_000, profile: 'non-rotating' });
+    await a.setSession(world.provider.signIn());
+    const { refreshToken } = (world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens;
+    world.expire();
+    loseNextResponse(world);
+    const recovered = a.getAccessToken();
+    await world.settle();
+    world.clock.advanceToNext();
+    await world.settle();
+    world.clock.advanceToNext();
+    expect(world.provider.accessTokenWorks(await recovered)).toBe(true);
+    expect((world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens.refreshToken).toBe(refreshToken);
+    world.close();
+  });
+
+  test('offline: one probe, then no request until the platform is online again', async () => {
+    const world = createWorld();
+    let online = false;
+    const listeners = new Set<() => void>();
+    const network = { isOnline: () => online, onOnline: (listener: () => void) => (listeners.add(listener), () => listeners.delete(listener)) };
+    const a = createCoordinatorCore(
+      { sessionKey: KEY, refreshLeewaySeconds: 0, retry: { attempts: 1 } },
+      { lock: world.locks, channel: world.hub.open(`tokenherd:${KEY}`), store: world.store, clock: world.clock, endpoint: world.provider.endpoint, network },
+    );
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    world.provider.onRequest(() => Promise.reject(new TypeError('Failed to fetch')));
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('network error') });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('Offline') });
+    expect(world.provider.stats.requests).toBe(1);
+    expect(world.store.raw(KEY)).not.toHaveProperty('refreshInFlight'); // offline, the probe never left the machine
+    world.provider.onRequest(undefined);
+    online = true;
+    listeners.forEach((listener) => listener());
+    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    a.close();
+    expect(listeners.size).toBe(0);
+  });
+
+  test('a refresh token past its refresh_token_expires_in is not sent', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 3600 });
+    world.clock.advance(3600 * 1000);
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED, message: expect.stringContaining('refresh token has expired') });
     expect(world.provider.stats.requests).toBe(0);
     world.close();
   });
@@ -407,7 +532,8 @@ test.describe('bad input', () => {
     const before = world.store.raw(KEY);
     world.provider.script({ kind: 'tokens', response: { access_token: 'x', token_type: 'Bearer', expires_in: '3600' } });
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.INVALID_TOKEN_RESPONSE });
-    expect(world.store.raw(KEY)).toEqual(before);
+    // The session is unchanged; the record notes that the provider may have rotated the token it answered for.
+    expect(world.store.raw(KEY)).toEqual({ ...(before as object), refreshInFlight: { since: world.clock.now(), unknownSends: 1 } });
     world.close();
   });
 

@@ -2,8 +2,8 @@ import { createAbortController, onAbort, type AbortSignalLike } from './abort.js
 import { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 import type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
 import { parseMessage, sessionChanged } from './messages.js';
-import type { ChannelPort, Clock, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from './ports.js';
-import { freshAccessToken, parseTokenResponse, type StoredSession } from './session.js';
+import type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, RefreshOutcome, SessionStore, TokenEndpoint } from './ports.js';
+import { freshAccessToken, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession } from './session.js';
 import { numberOption, resolveSettings, type CoordinatorSettings } from './settings.js';
 
 export interface CoordinatorPorts {
@@ -12,6 +12,8 @@ export interface CoordinatorPorts {
   readonly store: SessionStore;
   readonly clock: Clock;
   readonly endpoint: TokenEndpoint;
+  /** Connectivity; without it the network is taken to be always online. */
+  readonly network?: NetworkPort;
   /** Source of backoff jitter in [0, 1). Default Math.random. */
   readonly random?: () => number;
 }
@@ -59,6 +61,8 @@ interface Requirement {
 /** Round 0 refreshes; round 1 exists only after adopting a generation stored by someone else. */
 const MAX_ROUNDS = 2;
 const SATISFIED = Symbol('satisfied');
+/** Thrown inside the lock when the stored generation changed under a refresh: the next round adopts it. */
+const SUPERSEDED = Symbol('superseded');
 
 /**
  * The coordinator algorithm, on ports. Per window:
@@ -70,7 +74,7 @@ const SATISFIED = Symbol('satisfied');
 export function createCoordinatorCore(settings: CoordinatorSettings, ports: CoordinatorPorts): CoordinatorCore {
   const config = resolveSettings(settings);
   const { sessionKey } = config;
-  const { lock, channel, store, clock, endpoint } = ports;
+  const { lock, channel, store, clock, endpoint, network } = ports;
   const random = ports.random ?? Math.random;
   const lockName = `tokenherd:${sessionKey}`;
   const listeners = new Set<TokenHerdListener>();
@@ -83,6 +87,7 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   let refreshRequests = 0;
   let pendingObtain: Promise<string> | undefined;
   let pendingForced: Promise<string> | undefined;
+  let offlineProbeSent = false;
   let rereading: Promise<void> | undefined;
   let rereadAgain = false;
   // Store results are applied in the order their operations started, so a slow
@@ -175,6 +180,10 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     return freshAccessToken(record, clock.now(), requirement.minValidityMs);
   }
 
+  function offline(): boolean {
+    return network !== undefined && !network.isOnline();
+  }
+
   function closed(): boolean {
     return closer.signal.aborted;
   }
@@ -208,7 +217,8 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     } catch (error) {
       if (closed()) throw closedError();
       const reason = request.signal.aborted ? `no response within ${config.requestTimeoutMs} ms` : `network error: ${describe(error)}`;
-      return { kind: 'transient', reason };
+      // Offline, the request never left this machine; otherwise it may have been processed.
+      return { kind: 'transient', reason, answered: offline() };
     } finally {
       clock.clearTimeout(timer);
       stopClose();
@@ -229,20 +239,59 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     return new TokenHerdError(code, reason);
   }
 
-  /** Sends the refresh, retrying transient failures; resolves with tokens or a rejection of the token. */
-  async function sendRefresh(generation: number, refreshToken: string): Promise<Extract<RefreshOutcome, { kind: 'tokens' | 'rejected' }>> {
+  /**
+   * Rewrites the stored record of `session`'s generation with new recovery state and
+   * no announcement (nothing another window uses changes). Fails if anyone stored
+   * another generation meanwhile.
+   */
+  async function annotate(session: ActiveSession, state: { refreshInFlight?: RefreshInFlight; backoffUntil?: number }): Promise<void> {
+    const { refreshInFlight: _marker, backoffUntil: _backoff, ...record } = session;
+    const result = await storeCall(() => store.compareAndSet(sessionKey, session.generation, { ...record, ...state }));
+    if (!result.ok) {
+      apply(result.current, changeOf(result.current), ++sequence);
+      throw SUPERSEDED;
+    }
+  }
+
+  /**
+   * Sends the refresh, retrying transient failures that are safe to retry; resolves
+   * with tokens or the provider's rejection. Before each send a marker records that
+   * the token may be consumed; it stays while the outcome is unknown (timeout, reset,
+   * this window dying), so whoever sends next knows a response may have been lost.
+   */
+  async function sendRefresh(session: ActiveSession, refreshToken: string): Promise<Extract<RefreshOutcome, { kind: 'tokens' | 'rejected' }>> {
+    const { profile } = config;
+    let unknown = session.refreshInFlight;
     for (let attempt = 1; ; attempt++) {
-      emit({ type: 'refresh-started', generation, attempt });
+      if (offline()) {
+        if (offlineProbeSent) throw failed(ErrorCode.TRANSIENT, 'Offline: no refresh until the network is back');
+        offlineProbeSent = true;
+      }
+      const sending = { since: unknown?.since ?? clock.now(), unknownSends: (unknown?.unknownSends ?? 0) + 1 };
+      await annotate(session, { refreshInFlight: sending });
+      emit({ type: 'refresh-started', generation: session.generation, attempt });
       refreshRequests++;
       const outcome = await requestOnce(refreshToken);
       if (outcome.kind === 'tokens' || outcome.kind === 'rejected') return outcome;
+      if (outcome.kind === 'transient' && !outcome.answered) unknown = sending;
+      else await annotate(session, unknown ? { refreshInFlight: unknown } : {}); // the provider answered: this send consumed nothing
       if (outcome.kind === 'invalid-response') throw failed(ErrorCode.INVALID_TOKEN_RESPONSE, `Invalid token response: ${outcome.reason}`);
       if (outcome.kind === 'provider-error') {
         throw failed(ErrorCode.PROVIDER_ERROR, `The provider refused the refresh: ${outcome.error}${outcome.description ? ` (${outcome.description})` : ''}`);
       }
-      const delay = attempt < config.retry.attempts ? backoff(attempt, outcome.retryAfterMs) : undefined;
+      // Resending after an unknown outcome is a reuse if the lost response carried a rotation:
+      // only a provider that tolerates reuse (within its grace window) makes that safe.
+      const safe = outcome.answered || !profile.rotates || clock.now() - (unknown?.since ?? 0) < profile.reuseGraceMs;
+      const delay = safe && attempt < config.retry.attempts ? backoff(attempt, outcome.retryAfterMs) : undefined;
       const error = failed(ErrorCode.TRANSIENT, `Refresh failed transiently: ${outcome.reason}`, delay !== undefined);
-      if (delay === undefined) throw error;
+      if (delay === undefined) {
+        // The provider asked everyone to wait: no window sends before then (a breaker shared through the store).
+        if (outcome.answered && !offline()) {
+          const wait = outcome.retryAfterMs ?? Math.min(config.retry.maxDelayMs, config.retry.baseDelayMs * 2 ** attempt);
+          await annotate(session, { ...(unknown && { refreshInFlight: unknown }), backoffUntil: clock.now() + wait });
+        }
+        throw error;
+      }
       await sleep(delay);
     }
   }
@@ -254,13 +303,25 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
       const token = usable(current, requirement);
       if (token !== undefined) return token;
       if (current?.state !== 'active') throw unusable(current);
-      const { refreshToken } = current.tokens;
-      if (refreshToken === undefined) {
+      const { refreshToken, refreshExpiresAt } = current.tokens;
+      if (refreshToken === undefined || (refreshExpiresAt !== undefined && refreshExpiresAt <= clock.now())) {
         await write(current.generation, tombstone(current.generation, 'expired'), 'expired');
-        throw failed(ErrorCode.SESSION_EXPIRED, 'The access token expired and the session has no refresh token: sign in again');
+        throw failed(
+          ErrorCode.SESSION_EXPIRED,
+          refreshToken === undefined ? 'The access token expired and the session has no refresh token: sign in again' : 'The refresh token has expired: sign in again',
+        );
+      }
+      if (current.backoffUntil !== undefined && current.backoffUntil > clock.now()) {
+        throw failed(ErrorCode.TRANSIENT, `The provider asked to wait: no refresh for ${current.backoffUntil - clock.now()} ms`);
       }
       const started = clock.now();
-      const outcome = await sendRefresh(current.generation, refreshToken);
+      let outcome;
+      try {
+        outcome = await sendRefresh(current, refreshToken);
+      } catch (error) {
+        if (error === SUPERSEDED) continue; // a sign-out, sign-in or outside rotation was stored: the next round takes it
+        throw error;
+      }
       if (outcome.kind === 'tokens') {
         let tokens;
         try {
@@ -273,8 +334,8 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
           generation: current.generation + 1,
           state: 'active',
           cause: 'rotated',
-          // A provider that does not rotate keeps the refresh token valid.
-          tokens: tokens.refreshToken === undefined ? { ...tokens, refreshToken } : tokens,
+          // A provider that does not rotate keeps the refresh token (and its expiry) valid.
+          tokens: tokens.refreshToken === undefined ? { ...tokens, refreshToken, ...(refreshExpiresAt !== undefined && { refreshExpiresAt }) } : tokens,
           updatedAt: clock.now(),
         };
         const result = await write(current.generation, next, 'rotated');
@@ -288,7 +349,12 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
       // if anyone stored a newer one meanwhile, the compare-and-set fails and the next round adopts it.
       const cleared = await write(current.generation, tombstone(current.generation, 'expired'), 'expired');
       if (cleared.ok || cleared.current?.state !== 'active') {
-        throw failed(ErrorCode.SESSION_EXPIRED, `The provider rejected the refresh token (${outcome.error}): sign in again`);
+        throw failed(
+          ErrorCode.SESSION_EXPIRED,
+          current.refreshInFlight
+            ? `The provider rejected the refresh token (${outcome.error}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
+            : `The provider rejected the refresh token (${outcome.error}): sign in again`,
+        );
       }
     }
     throw failed(ErrorCode.SESSION_EXPIRED, 'The provider rejected the refresh token, and then the newer one adopted from storage too');
@@ -373,6 +439,9 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     return rereading;
   }
 
+  const unsubscribeNetwork = network?.onOnline(() => {
+    offlineProbeSent = false;
+  });
   const unsubscribeChannel = channel.subscribe((data) => {
     const message = parseMessage(data);
     if (message === undefined || message.sessionKey !== sessionKey || closed()) return;
@@ -448,6 +517,7 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
       if (closed()) return;
       closer.abort(closedError());
       unsubscribeChannel();
+      unsubscribeNetwork?.();
       changeWatchers.clear();
       listeners.clear();
       channel.close();

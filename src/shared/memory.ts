@@ -200,6 +200,8 @@ export interface MemoryProviderOptions {
   readonly accessTokenTtlSeconds?: number;
   /** What a consumed refresh token gets: `revoke` the whole grant (oidc-provider), `reject` it alone (GitHub), or `allow` (no rotation: Google, Entra). */
   readonly reuse?: 'revoke' | 'reject' | 'allow';
+  /** A consumed refresh token still works this long after its first use (Auth0 overlap, Okta grace). */
+  readonly reuseGraceMs?: number;
 }
 
 export interface MemoryProvider {
@@ -218,8 +220,8 @@ export interface MemoryProvider {
 
 /** A token endpoint with rotating, single-use refresh tokens and reuse detection. */
 export function createMemoryProvider(options: MemoryProviderOptions): MemoryProvider {
-  const { clock, accessTokenTtlSeconds = 3600, reuse = 'revoke' } = options;
-  const refreshTokens = new Map<string, { grant: number; consumed: boolean }>();
+  const { clock, accessTokenTtlSeconds = 3600, reuse = 'revoke', reuseGraceMs = 0 } = options;
+  const refreshTokens = new Map<string, { grant: number; consumedAt?: number }>();
   const accessTokens = new Map<string, { grant: number; expiresAt: number }>();
   const revokedGrants = new Set<number>();
   const scripted: RefreshOutcome[] = [];
@@ -235,7 +237,7 @@ export function createMemoryProvider(options: MemoryProviderOptions): MemoryProv
     const response: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokenTtlSeconds };
     if (withRefreshToken) {
       const refreshToken = `rt-${grant}-${counter}`;
-      refreshTokens.set(refreshToken, { grant, consumed: false });
+      refreshTokens.set(refreshToken, { grant });
       response['refresh_token'] = refreshToken;
     }
     return response;
@@ -247,7 +249,8 @@ export function createMemoryProvider(options: MemoryProviderOptions): MemoryProv
       stats.rejected++;
       return { kind: 'rejected', error: 'invalid_grant' };
     }
-    if (record.consumed && reuse !== 'allow') {
+    const reused = record.consumedAt !== undefined && clock.now() - record.consumedAt >= reuseGraceMs;
+    if (reused && reuse !== 'allow') {
       stats.rejected++;
       if (reuse === 'revoke') {
         revokedGrants.add(record.grant);
@@ -255,7 +258,7 @@ export function createMemoryProvider(options: MemoryProviderOptions): MemoryProv
       }
       return { kind: 'rejected', error: 'invalid_grant' };
     }
-    record.consumed = true;
+    record.consumedAt ??= clock.now();
     return { kind: 'tokens', response: issue(record.grant, reuse !== 'allow') };
   }
 

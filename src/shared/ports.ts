@@ -52,10 +52,21 @@ export type RefreshOutcome =
   | { readonly kind: 'provider-error'; readonly error: string; readonly description?: string }
   /** A success status whose body is not a token response (unparseable, or not an object). */
   | { readonly kind: 'invalid-response'; readonly reason: string }
-  /** 5xx, 429, network failure, timeout: nothing is known to be wrong with the session. */
-  | { readonly kind: 'transient'; readonly reason: string; readonly retryAfterMs?: number };
+  /**
+   * 5xx, 429, network failure, timeout: nothing is known to be wrong with the session.
+   * `answered`: the provider itself answered, so it did not rotate the token; false
+   * when the request may have been processed and its response lost (timeout, reset).
+   */
+  | { readonly kind: 'transient'; readonly reason: string; readonly answered: boolean; readonly retryAfterMs?: number };
 
 export interface TokenEndpoint {
   /** Sends one refresh_token grant. Rejects only when `signal` aborts or the network fails. */
   refresh(refreshToken: string, options: { signal: AbortSignalLike }): Promise<RefreshOutcome>;
+}
+
+/** Connectivity as the platform reports it (`navigator.onLine` and its events). */
+export interface NetworkPort {
+  isOnline(): boolean;
+  /** Calls `listener` when the platform comes back online; returns the unsubscribe function. */
+  onOnline(listener: () => void): () => void;
 }

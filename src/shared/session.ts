@@ -10,7 +10,21 @@ export interface TokenSet {
    * provider gave no `expires_in`: the token is used until a 401 says otherwise.
    */
   readonly expiresAt?: number;
+  /** When the provider says the refresh token dies (GitHub's `refresh_token_expires_in`), on the local clock. */
+  readonly refreshExpiresAt?: number;
   readonly scope?: string;
+}
+
+/**
+ * Written before a refresh token is sent and kept while the outcome is unknown
+ * (a timeout, a reset, a window closed mid-request): the provider may have
+ * rotated the token and the response been lost.
+ */
+export interface RefreshInFlight {
+  /** When the first of these sends left, on the local clock. */
+  readonly since: number;
+  /** Sends of this refresh token whose outcome is unknown. */
+  readonly unknownSends: number;
 }
 
 /**
@@ -26,6 +40,9 @@ export type StoredSession =
       readonly cause: 'signed-in' | 'rotated';
       readonly tokens: TokenSet;
       readonly updatedAt: number;
+      readonly refreshInFlight?: RefreshInFlight;
+      /** The provider asked to wait (5xx, 429): no window sends before this time. Shared through the store. */
+      readonly backoffUntil?: number;
     }
   | {
       /** A tombstone: it keeps the generation so that no late refresh can resurrect the session. */
@@ -41,9 +58,13 @@ export type ActiveSession = Extract<StoredSession, { state: 'active' }>;
 /** Bounds that reject absurd provider data (RFC 6749 section 5.1 gives none). */
 export const MAX_TOKEN_LENGTH = 16_384;
 export const MAX_EXPIRES_IN_SECONDS = 366 * 24 * 3600;
+export const MAX_REFRESH_EXPIRES_IN_SECONDS = 10 * 366 * 24 * 3600;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isToken = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TOKEN_LENGTH;
+const isSeconds = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
+const isOptional = (v: unknown, check: (v: unknown) => boolean): boolean => v === undefined || check(v);
+const isTime = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 
 function invalid(reason: string): TokenHerdError {
   return new TokenHerdError(ErrorCode.INVALID_TOKEN_RESPONSE, `Invalid token response: ${reason}`);
@@ -56,23 +77,24 @@ function invalid(reason: string): TokenHerdError {
  */
 export function parseTokenResponse(response: unknown, receivedAt: number): TokenSet {
   if (!isRecord(response)) throw invalid('not a JSON object');
-  const { access_token, token_type, expires_in, refresh_token, scope } = response;
+  const { access_token, token_type, expires_in, refresh_token, refresh_token_expires_in, scope } = response;
   if (!isToken(access_token)) throw invalid('access_token must be a non-empty string');
   if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') {
     throw invalid(`token_type must be "Bearer", got ${JSON.stringify(token_type)}`);
   }
-  if (
-    expires_in !== undefined &&
-    !(typeof expires_in === 'number' && Number.isInteger(expires_in) && expires_in > 0 && expires_in <= MAX_EXPIRES_IN_SECONDS)
-  ) {
+  if (expires_in !== undefined && !isSeconds(expires_in, MAX_EXPIRES_IN_SECONDS)) {
     throw invalid(`expires_in must be a whole number of seconds in 1..${MAX_EXPIRES_IN_SECONDS}`);
   }
   if (refresh_token !== undefined && !isToken(refresh_token)) throw invalid('refresh_token must be a non-empty string');
+  if (refresh_token_expires_in !== undefined && !isSeconds(refresh_token_expires_in, MAX_REFRESH_EXPIRES_IN_SECONDS)) {
+    throw invalid(`refresh_token_expires_in must be a whole number of seconds in 1..${MAX_REFRESH_EXPIRES_IN_SECONDS}`);
+  }
   if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
   return {
     accessToken: access_token,
     ...(refresh_token !== undefined && { refreshToken: refresh_token }),
     ...(expires_in !== undefined && { expiresAt: receivedAt + expires_in * 1000 }),
+    ...(refresh_token_expires_in !== undefined && { refreshExpiresAt: receivedAt + refresh_token_expires_in * 1000 }),
     ...(scope !== undefined && { scope }),
   };
 }
@@ -85,13 +107,16 @@ export function isStoredSession(value: unknown): value is StoredSession {
   if (typeof updatedAt !== 'number') return false;
   if (state === 'signed-out') return cause === 'signed-out' || cause === 'expired';
   if (state !== 'active' || (cause !== 'signed-in' && cause !== 'rotated')) return false;
-  const tokens = value['tokens'];
+  const { tokens, refreshInFlight, backoffUntil } = value;
   return (
     isRecord(tokens) &&
     isToken(tokens['accessToken']) &&
-    (tokens['refreshToken'] === undefined || isToken(tokens['refreshToken'])) &&
-    (tokens['expiresAt'] === undefined || typeof tokens['expiresAt'] === 'number') &&
-    (tokens['scope'] === undefined || typeof tokens['scope'] === 'string')
+    isOptional(tokens['refreshToken'], isToken) &&
+    isOptional(tokens['expiresAt'], isTime) &&
+    isOptional(tokens['refreshExpiresAt'], isTime) &&
+    isOptional(tokens['scope'], (v) => typeof v === 'string') &&
+    isOptional(refreshInFlight, (v) => isRecord(v) && isTime(v['since']) && Number.isSafeInteger(v['unknownSends'])) &&
+    isOptional(backoffUntil, isTime)
   );
 }
 

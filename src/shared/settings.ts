@@ -1,6 +1,18 @@
 import { ErrorCode, TokenHerdError } from './errors.js';
 import { MAX_SESSION_KEY_LENGTH } from './messages.js';
 
+/**
+ * How the provider treats a refresh token that was already used; it decides what
+ * recovery may do after a response was lost (a window closed mid-request, a reset):
+ * - `oidc` (default) and `github`: single use; reuse is rejected (GitHub) or revokes
+ *   the grant (oidc-provider, and by default Auth0, Okta, Atlassian);
+ * - `{ reuseGraceSeconds }`: the previous token may be reused for that long (Auth0
+ *   overlap, Okta grace, Atlassian leeway), so a lost response is recovered by
+ *   sending the same token again within the window;
+ * - `non-rotating`: refresh tokens stay valid (Google, Microsoft Entra).
+ */
+export type ProviderProfile = 'oidc' | 'github' | 'non-rotating' | { readonly reuseGraceSeconds: number };
+
 /** Tuning of the coordinator core; every field but `sessionKey` has a default. */
 export interface CoordinatorSettings {
   /** Names the lock, the channel and the stored record: one per provider account. */
@@ -11,6 +23,8 @@ export interface CoordinatorSettings {
   readonly lockTimeoutMs?: number;
   /** Timeout of one token endpoint request; a hung request cannot hold the lock longer. Default 10 000. */
   readonly requestTimeoutMs?: number;
+  /** Default `oidc`. */
+  readonly profile?: ProviderProfile;
   /** Retries of transient failures within one refresh, with full-jitter exponential backoff. */
   readonly retry?: {
     /** Requests per refresh, first one included. Default 3. */
@@ -27,6 +41,8 @@ export interface ResolvedSettings {
   readonly refreshLeewaySeconds: number;
   readonly lockTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Whether a sent refresh token may be consumed, and for how long after that it may still be reused. */
+  readonly profile: { readonly name: string; readonly rotates: boolean; readonly reuseGraceMs: number };
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
 
@@ -56,10 +72,21 @@ export function resolveSettings(settings: CoordinatorSettings): ResolvedSettings
     refreshLeewaySeconds: numberOption('refreshLeewaySeconds', settings.refreshLeewaySeconds, 60, 0, 86_400),
     lockTimeoutMs: numberOption('lockTimeoutMs', settings.lockTimeoutMs, 30_000, 1, 600_000),
     requestTimeoutMs: numberOption('requestTimeoutMs', settings.requestTimeoutMs, 10_000, 1, 600_000),
+    profile: resolveProfile(settings.profile),
     retry: {
       attempts: Math.floor(numberOption('retry.attempts', retry.attempts, 3, 1, 10)),
       baseDelayMs,
       maxDelayMs: numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(5_000, baseDelayMs), baseDelayMs, 600_000),
     },
   };
+}
+
+function resolveProfile(profile: unknown): ResolvedSettings['profile'] {
+  if (profile === undefined || profile === 'oidc' || profile === 'github') return { name: profile ?? 'oidc', rotates: true, reuseGraceMs: 0 };
+  if (profile === 'non-rotating') return { name: profile, rotates: false, reuseGraceMs: 0 };
+  if (typeof profile === 'object' && profile !== null && 'reuseGraceSeconds' in profile) {
+    const seconds = numberOption('profile.reuseGraceSeconds', profile.reuseGraceSeconds, 0, 0, 86_400);
+    return { name: 'reuse-grace', rotates: true, reuseGraceMs: seconds * 1000 };
+  }
+  throw invalidOption(`profile must be 'oidc', 'github', 'non-rotating' or { reuseGraceSeconds }, got ${JSON.stringify(profile)}`);
 }
