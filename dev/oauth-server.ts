@@ -26,6 +26,8 @@ export interface OAuthServerOptions {
    * - `'reject'`: a layer in front of the token endpoint answers it and leaves the grant alone (GitHub).
    */
   reuse?: 'revoke' | 'reject';
+  /** Default true: every refresh consumes the refresh token and issues a new one. False: it stays valid (Google, Entra). */
+  rotateRefreshTokens?: boolean;
 }
 
 export interface RefreshRequestInfo {
@@ -57,11 +59,18 @@ export interface OAuthServer {
   readonly clientId: string;
   readonly tokenEndpoint: string;
   readonly userinfoEndpoint: string;
+  /** Lifetime of each refresh token from its issue (a rotated one starts afresh). */
+  readonly refreshTokenTtlSeconds: number;
   /**
    * A signed-in session without the login UI: saves a grant and a refresh token for the
    * account, refreshes it once from Node and returns that token response. Not counted in stats.
    */
   mintSession(accountId?: string): Promise<Record<string, unknown>>;
+  /**
+   * Destroys this access token and nothing else: what a provider that kills the old access token
+   * at rotation does (GitHub). oidc-provider's revocation endpoint would revoke the whole grant.
+   */
+  revokeAccessToken(accessToken: string): Promise<void>;
   /** Whether userinfo accepts this access token (HTTP 200). */
   accessTokenWorks(accessToken: string): Promise<boolean>;
   stats(): OAuthServerStats;
@@ -95,6 +104,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     corsOrigins = [],
     redirectUris = ['http://127.0.0.1:5173/'],
     reuse = 'revoke',
+    rotateRefreshTokens = true,
   } = options;
   const allowedOrigins = new Set([...corsOrigins, ...redirectUris.map((uri) => new URL(uri).origin)]);
   const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
@@ -122,7 +132,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     clientBasedCORS: (_ctx, origin) => allowedOrigins.has(origin),
     pkce: { required: () => true },
-    rotateRefreshToken: true,
+    rotateRefreshToken: rotateRefreshTokens,
     issueRefreshToken: async () => true,
     ttl: {
       AccessToken: accessTokenTtlSeconds,
@@ -213,6 +223,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     clientId: CLIENT_ID,
     tokenEndpoint,
     userinfoEndpoint,
+    refreshTokenTtlSeconds,
     async mintSession(accountId = 'demo-user') {
       const registered = await provider.Client.find(CLIENT_ID);
       if (!registered) throw new Error(`client ${CLIENT_ID} is not registered`);
@@ -228,6 +239,9 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       }).save();
       uncounted.add(minted);
       return refresh(minted);
+    },
+    async revokeAccessToken(accessToken) {
+      await (await provider.AccessToken.find(accessToken))?.destroy();
     },
     async accessTokenWorks(accessToken) {
       const response = await fetch(userinfoEndpoint, {

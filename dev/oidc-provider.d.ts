@@ -67,6 +67,10 @@ declare module 'oidc-provider' {
     save(): Promise<string>;
   }
 
+  export interface AccessToken {
+    destroy(): Promise<void>;
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration: Configuration);
     readonly Client: { find(id: string): Promise<Client | undefined> };
@@ -75,6 +79,7 @@ declare module 'oidc-provider' {
       new (init: { accountId: string; client: Client; grantId: string; scope: string; gty: string }): RefreshToken;
       find(value: string, options: { ignoreExpiration: boolean }): Promise<RefreshToken | undefined>;
     };
+    readonly AccessToken: { find(value: string): Promise<AccessToken | undefined> };
     urlFor(route: 'token' | 'userinfo'): string;
     use(middleware: Middleware): this;
     on(event: 'grant.revoked', listener: () => void): this;
