@@ -34,6 +34,8 @@ export interface RefreshRequestInfo {
   refreshToken: string;
   /** Whether the server had already rotated this refresh token when the request arrived. */
   consumed: boolean;
+  /** Resolves when the client's connection closes (a closed page, an aborted fetch). */
+  clientGone: Promise<void>;
 }
 
 export interface OAuthServerStats {
@@ -190,7 +192,8 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     inFlight += 1;
     stats.maxConcurrentRefreshes = Math.max(stats.maxConcurrentRefreshes, inFlight);
     try {
-      await hook?.({ refreshToken, consumed: await isConsumed(refreshToken) });
+      const clientGone = new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+      await hook?.({ refreshToken, consumed: await isConsumed(refreshToken), clientGone });
       // A client that went away while its request was held never reached the provider.
       if (socket.destroyed) {
         stats.refreshAbandoned += 1;

@@ -27,13 +27,11 @@ test('the window holding the lock is closed mid-refresh: another window complete
   await app.signIn(pages[0]!);
   await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
   let arrived!: () => void;
-  let release!: () => void;
   const leaderSent = new Promise<void>((resolve) => (arrived = resolve));
-  const held = new Promise<void>((resolve) => (release = resolve));
-  oauth.onRefreshRequest(async () => {
+  oauth.onRefreshRequest(async ({ clientGone }) => {
     oauth.onRefreshRequest(undefined);
     arrived();
-    await held;
+    await clientGone; // held until the leader's page is gone: the provider never sees this request
   });
   const results = app.tokensAtExpiry(pages);
   await leaderSent;
@@ -43,7 +41,6 @@ test('the window holding the lock is closed mid-refresh: another window complete
   const survivors = pages.filter((page) => page !== leader);
   const outcome = Promise.all(survivors.map((page) => page.evaluate(() => window.tokenherdDemo.tokenAt(0))));
   await leader.close();
-  release();
   await results.catch(() => {}); // the leader's own evaluate dies with its page
   const survived = await outcome;
   expect(survived.filter((r) => !r.ok)).toEqual([]);

@@ -1,6 +1,6 @@
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { resolveSettings, type CoordinatorSettings } from '../shared/settings.js';
+import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { openBroadcastChannel } from './broadcast.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
@@ -12,6 +12,12 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
   /** The token endpoint; when absent it is found by discovery from `issuer` on the first refresh. */
   readonly tokenEndpoint?: string;
   readonly client: OAuthClientOptions;
+  /**
+   * How the provider treats used refresh tokens (see `ProviderProfile`). `github`
+   * also makes the client authenticate with `client_secret_post` by default and
+   * requires `client.client_secret`, as GitHub's refresh does.
+   */
+  readonly profile?: ProviderProfile;
   /** Allows `http://` issuer and token endpoint URLs. Development only: tokens would cross the network in clear. */
   readonly allowInsecureRequests?: boolean;
   /** IndexedDB database name. Default `tokenherd`. */
@@ -26,6 +32,26 @@ export interface TokenCoordinator extends CoordinatorCore {
    * token (another window's, or one refresh) and retries once.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+}
+
+function listen(target: EventTarget, type: string, listener: (event: Event) => void): () => void {
+  target.addEventListener(type, listener);
+  return () => target.removeEventListener(type, listener);
+}
+
+/** Calls `onResume` when the page becomes visible, is resumed from freezing, or is restored from the back/forward cache. */
+function watchLifecycle(onResume: () => void): () => void {
+  if (typeof document === 'undefined') return () => {};
+  const stops = [
+    listen(document, 'visibilitychange', () => {
+      if (document.visibilityState === 'visible') onResume();
+    }),
+    listen(document, 'resume', onResume),
+    listen(globalThis, 'pageshow', (event) => {
+      if ((event as PageTransitionEvent).persisted) onResume();
+    }),
+  ];
+  return () => stops.forEach((stop) => stop());
 }
 
 function invalid(message: string): TokenHerdError {
@@ -54,7 +80,8 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
     throw invalid('client.client_id must be a non-empty string');
   }
-  const method = client.token_endpoint_auth_method ?? 'none';
+  const github = options.profile === 'github';
+  const method = client.token_endpoint_auth_method ?? (github ? 'client_secret_post' : 'none');
   if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) {
     throw invalid(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
   }
@@ -72,22 +99,32 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
 
-  const core = createCoordinatorCore(settings, {
+  const core = createCoordinatorCore(options, {
     lock: createWebLocks(navigator.locks),
     channel: openBroadcastChannel(`tokenherd:${settings.sessionKey}`),
-    store: createIndexedDbStore(databaseName),
+    store: createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) }),
     clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as number) },
     endpoint: createTokenEndpoint({
       issuer: options.issuer,
       ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
-      client,
+      client: { ...client, token_endpoint_auth_method: method },
       allowInsecureRequests: allowInsecure,
       fetch: fetchImpl,
     }),
+    network: {
+      isOnline: () => navigator.onLine,
+      onOnline: (listener) => listen(globalThis, 'online', listener),
+    },
   });
+  // Memory may be stale after the page was hidden, frozen or restored from the back/forward cache.
+  const stopWatchingLifecycle = watchLifecycle(() => void core.reload().catch(() => {}));
 
   return {
     ...core,
+    close() {
+      stopWatchingLifecycle();
+      core.close();
+    },
     async fetch(input, init) {
       const request = new Request(input, init);
       const send = (token: string): Promise<Response> => {
@@ -109,7 +146,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
 export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
-export type { CoordinatorSettings } from '../shared/settings.js';
+export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
 export { openBroadcastChannel } from './broadcast.js';
 export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';

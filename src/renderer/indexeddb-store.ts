@@ -17,7 +17,15 @@ export interface TokenHerdDB extends DBSchema {
  * survives power loss. The connection opens lazily and closes itself when
  * another context upgrades or deletes the database, so it never blocks them.
  */
-export function createIndexedDbStore(databaseName = DEFAULT_DATABASE_NAME): SessionStore {
+export interface IndexedDbStoreOptions {
+  /**
+   * Called when another context upgrades or deletes the database, or the browser
+   * force-closes it (site data cleared, eviction): what was read before may be gone.
+   */
+  readonly onClosedByOthers?: () => void;
+}
+
+export function createIndexedDbStore(databaseName = DEFAULT_DATABASE_NAME, options: IndexedDbStoreOptions = {}): SessionStore {
   let connection: Promise<IDBPDatabase<TokenHerdDB>> | undefined;
   let closed = false;
 
@@ -29,9 +37,11 @@ export function createIndexedDbStore(databaseName = DEFAULT_DATABASE_NAME): Sess
       blocking(_current, _next, event) {
         (event.target as IDBDatabase).close();
         connection = undefined;
+        options.onClosedByOthers?.();
       },
       terminated() {
         connection = undefined;
+        options.onClosedByOthers?.();
       },
     }).catch((error: unknown) => {
       connection = undefined;
