@@ -1,5 +1,6 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { preview } from 'vite';
+import { startGateway, upstreamOptionsFor, type Emulation, type Gateway } from '../../dev/gateway.js';
 import { startOAuthServer, type OAuthServer, type OAuthServerOptions } from '../../dev/oauth-server.js';
 import type { DemoHandle } from '../../src/renderer/demo/demo.js';
 import { HARNESS_DIR } from './paths.js';
@@ -24,7 +25,16 @@ export interface App {
 }
 
 export const test = base.extend<
-  { serverOptions: OAuthServerOptions; oauth: OAuthServer; app: App },
+  {
+    serverOptions: OAuthServerOptions;
+    /** When set, the windows talk to a fault-injecting gateway emulating this provider, in front of `oauth`. */
+    emulation: Emulation | undefined;
+    /** The client secret the `github` emulation demands. */
+    clientSecret: string | undefined;
+    oauth: OAuthServer;
+    gateway: Gateway | undefined;
+    app: App;
+  },
   { origin: string }
 >({
   origin: [
@@ -38,13 +48,27 @@ export const test = base.extend<
     { scope: 'worker' },
   ],
   serverOptions: [{ accessTokenTtlSeconds: 2 }, { option: true }],
-  oauth: async ({ origin, serverOptions }, use) => {
-    const server = await startOAuthServer({ corsOrigins: [origin], redirectUris: [`${origin}/`], ...serverOptions });
+  emulation: [undefined, { option: true }],
+  clientSecret: [undefined, { option: true }],
+  oauth: async ({ origin, serverOptions, emulation }, use) => {
+    const server = await startOAuthServer({
+      corsOrigins: [origin],
+      redirectUris: [`${origin}/`],
+      ...(emulation !== undefined && upstreamOptionsFor(emulation)),
+      ...serverOptions,
+    });
     await use(server);
     await server.close();
   },
-  app: async ({ context, origin, oauth }, use) => {
-    const query = { issuer: oauth.issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0' };
+  gateway: async ({ oauth, origin, emulation, clientSecret }, use) => {
+    if (emulation === undefined) return use(undefined);
+    const gateway = await startGateway({ upstream: oauth, emulate: emulation, corsOrigins: [origin], ...(clientSecret !== undefined && { clientSecret }) });
+    await use(gateway);
+    await gateway.close();
+  },
+  app: async ({ context, origin, oauth, gateway }, use) => {
+    const issuer = gateway?.issuer ?? oauth.issuer;
+    const query = { issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0' };
     await use({
       async open(count, options = {}) {
         const target = options.context ?? context;
@@ -59,7 +83,7 @@ export const test = base.extend<
         );
       },
       async signIn(page) {
-        const response = await oauth.mintSession();
+        const response = await (gateway ?? oauth).mintSession();
         await page.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), response);
       },
       async tokensAtExpiry(pages) {

@@ -16,13 +16,26 @@ const sessionKey = params.get('session') ?? 'demo';
 const pollMs = Number(params.get('poll') ?? 5000);
 const windowId = params.get('window') ?? Math.random().toString(36).slice(2, 7);
 
+const profile = params.get('profile');
+const grace = /^grace:(\d+)$/.exec(profile ?? '');
+const secret = params.get('client_secret');
+const numbers = (pairs: Array<[string, string]>) =>
+  Object.fromEntries(pairs.flatMap(([query, option]) => (params.has(query) ? [[option, Number(params.get(query))]] : [])));
 const coordinator = createTokenCoordinator({
   sessionKey,
   issuer,
-  client: { client_id: clientId },
+  client: { client_id: clientId, ...(secret !== null && { client_secret: secret }) },
   allowInsecureRequests: new URL(issuer).protocol === 'http:',
   refreshLeewaySeconds: Number(params.get('leeway') ?? 5),
-  ...(params.has('request_timeout') && { requestTimeoutMs: Number(params.get('request_timeout')) }),
+  ...(grace ? { profile: { reuseGraceSeconds: Number(grace[1]) } } : profile === 'github' || profile === 'non-rotating' ? { profile } : {}),
+  ...numbers([
+    ['request_timeout', 'requestTimeoutMs'],
+    ['lock_timeout', 'lockTimeoutMs'],
+  ]),
+  retry: numbers([
+    ['retry_attempts', 'attempts'],
+    ['retry_base', 'baseDelayMs'],
+  ]),
 });
 const client: oauth.Client = { client_id: clientId };
 const redirectUri = `${location.origin}/`;
