@@ -59,3 +59,20 @@ test('an open store lets the database be deleted, then reads it as empty', async
   store.close();
   await expect(store.read('k')).rejects.toThrow('closed');
 });
+
+test('a compare-and-set commits with durability strict, so a rotated token survives power loss', async () => {
+  const transaction = IDBDatabase.prototype.transaction;
+  const modes: unknown[] = [];
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<typeof transaction>) {
+    if (args[1] !== 'versionchange') modes.push([args[1], args[2]]); // the upgrade's own transaction
+    return transaction.apply(this, args);
+  } as typeof transaction;
+  try {
+    const store = createIndexedDbStore('durable');
+    await store.compareAndSet('k', 0, record(1));
+    store.close();
+  } finally {
+    IDBDatabase.prototype.transaction = transaction;
+  }
+  expect(modes).toEqual([['readwrite', { durability: 'strict' }]]);
+});

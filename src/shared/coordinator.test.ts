@@ -194,6 +194,36 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
   });
 });
 
+test('fuzzed channel messages (seeded) change nothing and throw nothing', async () => {
+  const world = createWorld();
+  const [a, b] = [world.open(), world.open()];
+  await a.setSession(world.provider.signIn());
+  const token = await b.getAccessToken();
+  const before = world.store.raw(KEY);
+  let seed = 0x5eed;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(values: T[]): T => values[Math.floor(random() * values.length)]!;
+  const value = (depth: number): unknown =>
+    pick([
+      () => null,
+      () => undefined,
+      () => random() * 1e12 - 5e11,
+      () => Math.floor(random() * 10),
+      () => 'x'.repeat(Math.floor(random() * 2000)),
+      () => pick([KEY, 'session-changed', 'signed-out', '__proto__', '']),
+      () => (depth > 2 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1))),
+      () => (depth > 2 ? {} : Object.fromEntries(Array.from({ length: Math.floor(random() * 5) }, () => [pick(['v', 'type', 'sessionKey', 'generation', 'accessToken', 'x']), value(depth + 1)]))),
+      () => ({ ...sessionChanged(KEY, Math.floor(random() * 100)), ...(random() < 0.5 && { [pick(['accessToken', 'refreshToken', 'v'])]: value(depth + 1) }) }),
+    ])();
+  const attacker = world.hub.open(`tokenherd:${KEY}`);
+  for (let i = 0; i < 500; i++) attacker.post(value(0));
+  await world.settle();
+  expect(world.store.raw(KEY)).toEqual(before);
+  expect(await b.getAccessToken()).toBe(token);
+  expect(changes(b.events)).toEqual(['signed-in']);
+  world.close();
+});
+
 test.describe('adopt, do not destroy (I5)', () => {
   test('a refused window adopts the generation another party stored meanwhile', async () => {
     const world = createWorld({ reuse: 'reject' });
