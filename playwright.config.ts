@@ -1,6 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/support/paths.js';
 
+const chromium = { browserName: 'chromium' as const, launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } };
+
 // One runner for everything: `unit` runs the pure core and Node-side logic in
 // Node; `chromium` drives Debian Chromium (or CHROMIUM_PATH) against the real
 // embedded OAuth server.
@@ -22,7 +24,10 @@ export default defineConfig({
       name: 'chromium',
       testDir: 'e2e',
       testMatch: '**/*.spec.ts',
-      use: { browserName: 'chromium', launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } },
+      testIgnore: 'chaos/**',
+      use: chromium,
     },
+    // Long and random: only with `npm run chaos`.
+    ...(process.env['TOKENHERD_CHAOS'] ? [{ name: 'chaos', testDir: 'e2e/chaos', use: chromium }] : []),
   ],
 });
