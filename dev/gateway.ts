@@ -18,8 +18,8 @@ import type { OAuthServer, OAuthServerOptions } from './oauth-server.js';
  * - `'github'`: errors in HTTP 200 bodies, `bad_refresh_token`, form-encoded answers unless
  *   `Accept` includes `application/json`, optional client secret, the previous access token
  *   revoked at rotation, no ID token.
- * - `{ graceSeconds }`: reusing a refresh token within `graceSeconds` of its first use replays
- *   that first successful answer (Auth0 overlap, Okta grace, Atlassian leeway); later reuse
+ * - `{ graceSeconds }`: reusing a refresh token within `graceSeconds` of its first use yields fresh
+ *   tokens again (Auth0 overlap, Okta grace, Atlassian leeway); later reuse
  *   reaches the upstream, whose reuse detection revokes the grant.
  * - `'non-rotating'`: refresh tokens stay valid and refresh answers carry none (Google).
  *
@@ -76,7 +76,7 @@ export interface GatewayStats {
   invalidGrant: number;
   /** Delayed refresh requests dropped unprocessed because their client left meanwhile. */
   abandoned: number;
-  /** Reuses answered from the grace window without reaching the upstream. */
+  /** Reuses inside the grace window, answered by refreshing the newest successor of the reused token. */
   replayed: number;
   /** The upstream's own count of revoked grants. */
   grantsRevoked: number;
@@ -159,8 +159,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const counts = { requests: 0, refreshRequests: 0, forwarded: 0, consumed: 0, invalidGrant: 0, abandoned: 0, replayed: 0 };
   // 'github': the access token issued with each refresh token, to revoke when that refresh token rotates.
   const accessTokenOf = new Map<string, string>();
-  // Grace window: per used refresh token, when it was first used and what that use answered.
-  const firstUse = new Map<string, { at: number; answer: Answer }>();
+  // Grace window: per used refresh token, when it was first used and the refresh token that use returned.
+  const firstUse = new Map<string, { at: number; successor: string }>();
 
   function cors(origin: string | undefined): Record<string, string> {
     return origin !== undefined && allowedOrigins.has(origin)
@@ -198,14 +198,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       form.delete('client_secret');
       delete headers['authorization'];
     }
-    const refreshToken = form.get('refresh_token') ?? '';
+    let refreshToken = form.get('refresh_token') ?? '';
     const usedAt = now();
-    if (graceMs !== undefined) {
-      const used = firstUse.get(refreshToken);
-      if (used && usedAt < used.at + graceMs) {
-        counts.replayed += 1;
-        return used.answer;
-      }
+    const used = firstUse.get(refreshToken);
+    if (graceMs !== undefined && used && usedAt < used.at + graceMs) {
+      // Within the window a reused token yields fresh tokens, as Auth0 and Okta answer it: emulated by
+      // refreshing, at the upstream, the newest successor of the reused token, which nobody has used yet.
+      counts.replayed += 1;
+      refreshToken = used.successor;
+      for (let next = firstUse.get(refreshToken); next; next = firstUse.get(refreshToken)) refreshToken = next.successor;
+      form.set('refresh_token', refreshToken);
     }
 
     counts.forwarded += 1;
@@ -233,7 +235,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (emulate === 'non-rotating' && !rotated) delete body['refresh_token'];
     const answer = upstreamAnswer(response, body);
-    if (graceMs !== undefined) firstUse.set(refreshToken, { at: usedAt, answer });
+    if (graceMs !== undefined && rotated) firstUse.set(refreshToken, { at: usedAt, successor: body['refresh_token'] as string });
     return answer;
   }
 

@@ -161,7 +161,7 @@ test('onRefreshRequest holds a request while another party rotates the token', a
 
   release();
   await expect(held).rejects.toMatchObject(invalidGrant);
-  expect(seen).toEqual([
+  expect(seen.map(({ refreshToken, consumed }) => ({ refreshToken, consumed }))).toEqual([
     { refreshToken: session['refresh_token'], consumed: false },
     { refreshToken: session['refresh_token'], consumed: false },
   ]);
@@ -171,6 +171,30 @@ test('onRefreshRequest holds a request while another party rotates the token', a
   s.onRefreshRequest(undefined);
   await s.refreshOutside(str((await s.mintSession())['refresh_token']));
   expect(seen).toHaveLength(2);
+});
+
+test('onRefreshRequest tells when the client has gone; such a request never reaches the provider', async () => {
+  const s = await start();
+  const session = await s.mintSession();
+  const client = new AbortController();
+  let gone = false;
+  s.onRefreshRequest(async ({ clientGone }) => {
+    client.abort();
+    await clientGone;
+    gone = true;
+  });
+  await expect(
+    fetch(s.tokenEndpoint, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: str(session['refresh_token']), client_id: s.clientId }),
+      signal: client.signal,
+    }),
+  ).rejects.toThrow();
+  await expect.poll(() => s.stats().refreshAbandoned).toBe(1);
+  expect(gone).toBe(true);
+  expect(s.stats().refreshSucceeded).toBe(0);
+  s.onRefreshRequest(undefined);
+  expect(await s.refreshOutside(str(session['refresh_token']))).toHaveProperty('access_token');
 });
 
 /** A fetch-driven user agent that keeps cookies and follows redirects until they leave for the client. */
