@@ -67,7 +67,8 @@ test(`chaos: ${windows} windows, ${steps} steps, seed ${seed}`, async ({ app, ga
     const context = `step ${step} (${name}: ${outcomes.join(' ')}), seed ${seed}`;
     expect(outcomes, context).not.toContain('SESSION_EXPIRED');
     expect(record.state, context).toBe('active');
-    expect(oauth.stats(), context).toMatchObject({ grantsRevoked: 0, maxConcurrentRefreshes: 1 });
+    expect(oauth.stats().grantsRevoked, context).toBe(0);
+    expect(oauth.stats().maxConcurrentRefreshes, context).toBeLessThanOrEqual(1);
     await Promise.all(
       pages.map((page) => page.waitForFunction((g) => window.tokenherdDemo.coordinator.getState().generation === g, record.generation)),
     );
