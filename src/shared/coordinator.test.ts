@@ -531,6 +531,22 @@ test.describe('expiry and sessions (I7, I8)', () => {
     world.close();
   });
 
+  test('storage cleared, then a new sign-in with the same generation: other windows take the new session', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    const old = await b.getAccessToken();
+    world.store.clear();
+    world.clock.advance(1);
+    await a.setSession(world.provider.signIn());
+    await world.settle();
+    expect(world.store.raw(KEY)).toMatchObject({ generation: 1 });
+    const current = await b.getAccessToken();
+    expect(current).not.toBe(old);
+    expect(current).toBe(await a.getAccessToken());
+    world.close();
+  });
+
   test('a sign-out during a refresh wins: the late result is discarded, not written back', async () => {
     const world = createWorld();
     const [a, b] = [world.open(), world.open()];

@@ -112,7 +112,8 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     appliedSequence = order;
     const wasLoaded = loaded;
     loaded = true;
-    if (wasLoaded && memory?.generation === record?.generation && (memory === undefined) === (record === undefined)) return;
+    // The write time tells apart equal generations of two sessions (a database cleared, then a new sign-in).
+    if (wasLoaded && memory?.generation === record?.generation && memory?.updatedAt === record?.updatedAt) return;
     if (!wasLoaded && record === undefined) return;
     memory = record;
     const expiresAt = record?.state === 'active' ? record.tokens.expiresAt : undefined;
@@ -444,8 +445,8 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   });
   const unsubscribeChannel = channel.subscribe((data) => {
     const message = parseMessage(data);
+    // Even a generation this window knows is re-read: after storage was cleared, a new session restarts at 1.
     if (message === undefined || message.sessionKey !== sessionKey || closed()) return;
-    if (loaded && message.generation === (memory?.generation ?? 0)) return;
     void reread();
   });
 
