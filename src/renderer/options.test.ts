@@ -1,0 +1,33 @@
+import { expect, test } from '@playwright/test';
+import { createTokenCoordinator, type TokenCoordinatorOptions } from './index.js';
+
+const valid: TokenCoordinatorOptions = { sessionKey: 'k', issuer: 'https://issuer.example', client: { client_id: 'app' } };
+
+test('options are validated at creation, each with a message that names the option', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [undefined, /options must be an object/],
+    [{ ...valid, sessionKey: '' }, /sessionKey/],
+    [{ ...valid, issuer: 'not a url' }, /issuer must be an absolute URL/],
+    [{ ...valid, issuer: 'http://issuer.example' }, /issuer must use https: \(set allowInsecureRequests/],
+    [{ ...valid, tokenEndpoint: 'ftp://issuer.example/token' }, /tokenEndpoint must use https:/],
+    [{ ...valid, client: {} }, /client.client_id/],
+    [{ ...valid, client: { client_id: 'app', token_endpoint_auth_method: 'private_key_jwt' } }, /token_endpoint_auth_method/],
+    [{ ...valid, client: { client_id: 'app', token_endpoint_auth_method: 'client_secret_basic' } }, /client_secret is required/],
+    [{ ...valid, profile: 'github' }, /client_secret is required by client_secret_post/],
+    [{ ...valid, profile: 'okta' }, /profile must be/],
+    [{ ...valid, profile: { reuseGraceSeconds: -1 } }, /profile.reuseGraceSeconds/],
+    [{ ...valid, refreshLeewaySeconds: '60' }, /refreshLeewaySeconds must be a number/],
+    [{ ...valid, requestTimeoutMs: 0 }, /requestTimeoutMs/],
+    [{ ...valid, retry: { maxDelayMs: 1, baseDelayMs: 10 } }, /retry.maxDelayMs/],
+    [{ ...valid, databaseName: '' }, /databaseName/],
+  ];
+  for (const [options, message] of cases) {
+    expect(() => createTokenCoordinator(options as TokenCoordinatorOptions), JSON.stringify(options)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(message) }),
+    );
+  }
+});
+
+test('valid options where Web Locks are missing fail with UNSUPPORTED, never run unlocked', () => {
+  expect(() => createTokenCoordinator(valid)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+});
