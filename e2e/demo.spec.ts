@@ -1,5 +1,8 @@
 import { expect, test } from './support/fixtures.js';
 
+// A person's pace: the token must outlive the clicks through the sign-in pages.
+test.use({ serverOptions: { accessTokenTtlSeconds: 60 } });
+
 test('the demo signs in through the real login and consent pages, and every window follows', async ({ app, oauth }) => {
   const [signer, watcher] = await app.open(2);
   await signer!.click('#sign-in');

@@ -67,7 +67,7 @@ test('a second browser context (another storage partition) is unaffected by the 
 });
 
 test.describe('a provider that rejects reuse without revoking (GitHub-like)', () => {
-  test.use({ serverOptions: { accessTokenTtlSeconds: 2, reuse: 'reject' } });
+  test.use({ serverOptions: { accessTokenTtlSeconds: 3, reuse: 'reject' } });
 
   test('a window refused with invalid_grant adopts the token another party stored, and keeps the session', async ({ app, oauth }) => {
     const [coordinated, outsider] = await app.open(2);

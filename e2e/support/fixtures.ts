@@ -47,7 +47,8 @@ export const test = base.extend<
     },
     { scope: 'worker' },
   ],
-  serverOptions: [{ accessTokenTtlSeconds: 2 }, { option: true }],
+  // Short enough for several expiries per test, long enough that a loaded machine still checks a fresh token in time.
+  serverOptions: [{ accessTokenTtlSeconds: 3 }, { option: true }],
   emulation: [undefined, { option: true }],
   clientSecret: [undefined, { option: true }],
   oauth: async ({ origin, serverOptions, emulation }, use) => {
