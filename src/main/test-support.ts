@@ -4,6 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { IpcRendererLike } from '../preload/ipc.js';
 import type { IpcMainLike } from './ipc.js';
 import type { SafeStorageLike } from './sealing.js';
 import type { IpcEventLike } from './trust.js';
@@ -69,5 +70,28 @@ export function createFakeSafeStorage(options: { available?: boolean; backend?: 
         throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
       }
     },
+  };
+}
+
+/** A renderer's `ipcRenderer`, wired to `ipcMain` with a fixed sender event, and `emit` for main -> renderer sends. */
+export function connectRenderer(
+  ipcMain: ReturnType<typeof createFakeIpcMain>,
+  event: IpcEventLike,
+): IpcRendererLike & { emit(channel: string, payload: unknown): void; listenerCount(channel: string): number } {
+  const listeners = new Map<string, Set<(event: unknown, ...args: unknown[]) => void>>();
+  return {
+    invoke: (channel, ...args) => ipcMain.invoke(event, channel, ...args),
+    on(channel, listener) {
+      const set = listeners.get(channel) ?? new Set();
+      set.add(listener);
+      listeners.set(channel, set);
+    },
+    removeListener(channel, listener) {
+      listeners.get(channel)?.delete(listener);
+    },
+    emit(channel, payload) {
+      for (const listener of [...(listeners.get(channel) ?? [])]) listener({}, structuredClone(payload));
+    },
+    listenerCount: (channel) => listeners.get(channel)?.size ?? 0,
   };
 }

@@ -8,6 +8,7 @@ import {
 } from '../shared/index.js';
 import { openBroadcastChannel } from './broadcast.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
+import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
 import { createWebLocks } from './web-locks.js';
 
@@ -23,6 +24,13 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
   readonly databaseName?: string;
   /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
   readonly fetch?: typeof fetch;
+  /**
+   * Seals the refresh token at rest (see sealed-store.ts). In the Electron shell:
+   * `sealerFromBridge(window.tokenherdDesktop)`, the OS keychain through the main
+   * process. Without it, IndexedDB holds the refresh token in plaintext.
+   */
+  readonly sealer?: Sealer;
+  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
@@ -75,12 +83,20 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       'tokenherd needs navigator.locks, BroadcastChannel and indexedDB (a secure context in a current browser or Electron)',
     );
   }
+  const { sealer } = options;
+  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
+    throw invalid('sealer must be an object with seal and unseal functions');
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
 
   const core = createCoordinatorCore(settings, {
     lock: createWebLocks(navigator.locks),
     channel: openBroadcastChannel(`tokenherd:${settings.sessionKey}`),
-    store: createIndexedDbStore(databaseName),
+    store: sealer
+      ? createSealedStore(createIndexedDbStore(databaseName), sealer, {
+          ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }),
+        })
+      : createIndexedDbStore(databaseName),
     clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as number) },
     endpoint: createTokenEndpoint({
       issuer: options.issuer,
@@ -116,3 +132,7 @@ export { openBroadcastChannel } from './broadcast.js';
 export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
+// Electron shell: sealing at rest and the token broker's window side.
+export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
+export { DesktopError, answerTokenQuery, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
+export type { BrokerAnswer, DesktopAppBridge, EmbeddedViewBridge, TokenQuery } from '../shared/ipc-contract.js';
