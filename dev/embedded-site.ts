@@ -16,6 +16,8 @@ export interface Site {
   /** `http://127.0.0.1:PORT` */
   readonly origin: string;
   readonly requests: SiteRequest[];
+  /** Origins whose pages may read this site's `/api/*` answers; may grow after start. */
+  readonly corsOrigins: Set<string>;
   close(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ export interface SiteOptions {
 /** `/api/*` answers `{ "path": ..., "authorized": true|false }`, never echoing the header itself. */
 export async function startSite(options: SiteOptions = {}): Promise<Site> {
   const requests: SiteRequest[] = [];
-  const cors = new Set(options.corsOrigins ?? []);
+  const cors = new Set<string>(options.corsOrigins ?? []);
   const server = createServer((req, res) => {
     const path = req.url ?? '/';
     requests.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization });
@@ -52,6 +54,7 @@ export async function startSite(options: SiteOptions = {}): Promise<Site> {
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    corsOrigins: cors,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
