@@ -32,6 +32,8 @@ export interface DesktopConfig {
   readonly appQuery: Readonly<Record<string, string>>;
   /** Exposes `globalThis.tokenherdMain` for the Electron end-to-end tests. */
   readonly testHooks: boolean;
+  /** The profile directory (Electron's `userData`): the single-instance lock and all storage live there. */
+  readonly userDataDir?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -106,6 +108,7 @@ export function readDesktopConfig(env: Env): DesktopConfig {
     embeddedNavigation: new Set([...(embeddedOrigin === undefined ? [] : [embeddedOrigin]), ...broker.providers.flatMap((p) => [...p.viewOrigins])]),
     appQuery,
     testHooks: env['TOKENHERD_E2E'] === '1',
+    ...(env['TOKENHERD_USER_DATA_DIR'] && { userDataDir: env['TOKENHERD_USER_DATA_DIR'] }),
   };
 }
 

@@ -43,6 +43,7 @@ export function createFakeElectron(options: { singleInstanceLock?: boolean; safe
     calls: [] as string[],
     readyResolve: undefined as undefined | (() => void),
     enableSandbox: () => void app.calls.push('enableSandbox'),
+    setPath: (name: string, path: string) => void app.calls.push(`setPath ${name} ${path}`),
     requestSingleInstanceLock: () => (app.calls.push('requestSingleInstanceLock'), options.singleInstanceLock ?? true),
     quit: () => void app.calls.push('quit'),
     whenReady: () => new Promise<void>((resolve) => (app.readyResolve = resolve)),

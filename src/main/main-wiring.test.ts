@@ -90,8 +90,9 @@ test('before ready: sandbox for every renderer, the privileged app scheme, the s
 
 test('a second launch of the same profile quits at once without opening anything', async () => {
   const fake = createFakeElectron({ singleInstanceLock: false });
-  await launch(fake);
-  expect(fake.app.calls).toContain('quit');
+  await launch(fake, { TOKENHERD_USER_DATA_DIR: '/tmp/profile-b' });
+  // The profile is chosen before the lock is taken: the lock is per userData directory.
+  expect(fake.app.calls.slice(0, 4)).toEqual(['enableSandbox', 'setPath userData /tmp/profile-b', 'requestSingleInstanceLock', 'quit']);
   expect(fake.windows).toHaveLength(0);
   expect(fake.ipcMain.channels()).toEqual([]);
 });

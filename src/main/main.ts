@@ -50,6 +50,8 @@ const csp = appContentSecurityPolicy({
 });
 
 app.enableSandbox();
+// A second profile is a second userData directory: its own lock, storage and session.
+if (config.userDataDir !== undefined) app.setPath('userData', config.userDataDir);
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 if (!app.requestSingleInstanceLock()) {
