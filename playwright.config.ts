@@ -22,7 +22,14 @@ export default defineConfig({
       name: 'chromium',
       testDir: 'e2e',
       testMatch: '**/*.spec.ts',
+      testIgnore: 'electron/**',
       use: { browserName: 'chromium', launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } },
+    },
+    {
+      // The desktop app in a real Electron; one clear skip where the Electron binary is not installed.
+      name: 'electron',
+      testDir: 'e2e/electron',
+      testMatch: '**/*.spec.ts',
     },
   ],
 });

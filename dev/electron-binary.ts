@@ -12,8 +12,11 @@ export function findElectronBinary(): ElectronBinary {
   let path: unknown;
   try {
     path = createRequire(import.meta.url)('electron');
-  } catch (error) {
-    return { ok: false, reason: `the Electron binary is not installed here (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };
+  } catch {
+    return {
+      ok: false,
+      reason: 'the Electron binary is not installed here (the electron package was installed without it: ELECTRON_SKIP_BINARY_DOWNLOAD=1, or no access to its downloads)',
+    };
   }
   if (typeof path !== 'string' || !existsSync(path)) return { ok: false, reason: `the Electron binary is not installed here (${String(path)} does not exist)` };
   return { ok: true, path };
