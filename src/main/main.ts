@@ -142,10 +142,8 @@ function start(): void {
     const id = webContents.id;
     const untrust = trust.register(id, 'app');
     policies.set(id, { navigate: (url) => allowAppNavigation(url, config.appOrigin), open: (url) => decideAppWindowOpen(url, config.appOrigin) });
-    // A new document must announce itself again before it is asked for tokens.
-    webContents.on('did-start-navigation', (event) => {
-      if (event.isMainFrame && !event.isSameDocument) source.forget(id);
-    });
+    // A new document (reload, crash recovery) must announce itself again before it is asked for tokens.
+    webContents.on('did-navigate', () => source.forget(id));
     webContents.on('render-process-gone', () => source.forget(id));
     if (role === 'window') {
       appWindows.unshift(win);
