@@ -30,6 +30,9 @@ declare global {
   }
 }
 
+// Long enough that a token checked right after a loaded machine's refresh has not expired yet.
+test.use({ serverOptions: { accessTokenTtlSeconds: 5 } });
+
 const VIEW_ID = 900;
 
 interface Harness {

@@ -14,6 +14,9 @@ import { createDesktopAppBridge } from '../src/preload/bridges.js';
 import { SEALED_PREFIX } from '../src/renderer/sealed-store.js';
 import { SESSION_KEY, expect, test } from './support/fixtures.js';
 
+// Long enough that a token checked right after a loaded machine's refresh has not expired yet.
+test.use({ serverOptions: { accessTokenTtlSeconds: 5 } });
+
 /** One "machine": its keychain, and the main process's seal/unseal handlers for app pages of `appOrigin`. */
 async function installSealing(context: BrowserContext, appOrigin: string) {
   const ipcMain = createFakeIpcMain();
