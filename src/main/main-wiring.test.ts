@@ -195,7 +195,7 @@ test('the broker: the main process gets a token from a ready app window; with no
   expect(main.backgroundOpen()).toBe(true);
   const background = fake.windows.at(-1)!;
   expect(background.options.show).toBe(false);
-  expect(background.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true });
+  expect(background.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, backgroundThrottling: false });
   expect(background.options.webPreferences?.['partition']).toBeUndefined(); // the app windows' session
   expect(background.options.webPreferences?.['additionalArguments']).toContain('--tokenherd-role=background');
   expect(background.webContents.loaded[0]).toContain('poll=0');

@@ -135,6 +135,8 @@ function start(): void {
         nodeIntegration: false,
         webviewTag: false,
         spellcheck: false,
+        // A hidden window's timers are throttled by default; its coordinator's lock and request timeouts must not be.
+        backgroundThrottling: role === 'window',
         additionalArguments: [`${ARG_SIGN_IN_REDIRECT}${config.signInRedirect}`, `${ARG_ROLE}${role}`],
       },
     });
