@@ -24,8 +24,14 @@ export default defineConfig({
       name: 'chromium',
       testDir: 'e2e',
       testMatch: '**/*.spec.ts',
-      testIgnore: 'chaos/**',
+      testIgnore: ['chaos/**', 'electron/**'],
       use: chromium,
+    },
+    {
+      // The desktop app in a real Electron; one clear skip where the Electron binary is not installed.
+      name: 'electron',
+      testDir: 'e2e/electron',
+      testMatch: '**/*.spec.ts',
     },
     // Long and random: only with `npm run chaos`.
     ...(process.env['TOKENHERD_CHAOS'] ? [{ name: 'chaos', testDir: 'e2e/chaos', use: chromium }] : []),

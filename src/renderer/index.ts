@@ -3,6 +3,7 @@ import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { openBroadcastChannel } from './broadcast.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
+import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
 import { createWebLocks } from './web-locks.js';
 
@@ -24,6 +25,13 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
   readonly databaseName?: string;
   /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
   readonly fetch?: typeof fetch;
+  /**
+   * Seals the refresh token at rest (see sealed-store.ts). In the Electron shell:
+   * `sealerFromBridge(window.tokenherdDesktop)`, the OS keychain through the main
+   * process. Without it, IndexedDB holds the refresh token in plaintext.
+   */
+  readonly sealer?: Sealer;
+  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
@@ -90,6 +98,10 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   }
   const databaseName = options.databaseName ?? DEFAULT_DATABASE_NAME;
   if (typeof databaseName !== 'string' || databaseName === '') throw invalid('databaseName must be a non-empty string');
+  const { sealer } = options;
+  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
+    throw invalid('sealer must be an object with seal and unseal functions');
+  }
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
     throw new TokenHerdError(
@@ -99,10 +111,14 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
 
+  // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
+  const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
   const core = createCoordinatorCore(options, {
     lock: createWebLocks(navigator.locks),
     channel: openBroadcastChannel(`tokenherd:${settings.sessionKey}`),
-    store: createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) }),
+    store: sealer
+      ? createSealedStore(indexedDbStore, sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
+      : indexedDbStore,
     clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as number) },
     endpoint: createTokenEndpoint({
       issuer: options.issuer,
@@ -151,3 +167,7 @@ export { openBroadcastChannel } from './broadcast.js';
 export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
+// Electron shell: sealing at rest and the token broker's window side.
+export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
+export { DesktopError, answerTokenQuery, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
+export type { BrokerAnswer, DesktopAppBridge, EmbeddedViewBridge, TokenQuery } from '../shared/ipc-contract.js';

@@ -1,6 +1,7 @@
 /// <reference types="vite/client" />
 import * as oauth from 'oauth4webapi';
-import { createTokenCoordinator, isTokenHerdError, type TokenHerdEvent } from '../index.js';
+import { answerTokenQuery, createTokenCoordinator, isTokenHerdError, type TokenHerdEvent } from '../index.js';
+import { connectDesktop } from './desktop.js';
 
 /**
  * Configuration: query parameters, over defaults that `npm start` passes in as
@@ -16,12 +17,14 @@ const sessionKey = params.get('session') ?? 'demo';
 const pollMs = Number(params.get('poll') ?? 5000);
 const windowId = params.get('window') ?? Math.random().toString(36).slice(2, 7);
 
+const desktop = connectDesktop(params); // the Electron shell's bridge, when there is one
 const profile = params.get('profile');
 const grace = /^grace:(\d+)$/.exec(profile ?? '');
 const secret = params.get('client_secret');
 const numbers = (pairs: Array<[string, string]>) =>
   Object.fromEntries(pairs.flatMap(([query, option]) => (params.has(query) ? [[option, Number(params.get(query))]] : [])));
 const coordinator = createTokenCoordinator({
+  ...(desktop.sealer && { sealer: desktop.sealer }),
   sessionKey,
   issuer,
   client: { client_id: clientId, ...(secret !== null && { client_secret: secret }) },
@@ -38,7 +41,7 @@ const coordinator = createTokenCoordinator({
   ]),
 });
 const client: oauth.Client = { client_id: clientId };
-const redirectUri = `${location.origin}/`;
+const redirectUri = desktop.redirectUri ?? `${location.origin}/`;
 let server: Promise<oauth.AuthorizationServer> | undefined;
 const discover = (): Promise<oauth.AuthorizationServer> =>
   (server ??= oauth
@@ -87,7 +90,6 @@ async function signIn(): Promise<void> {
   const as = await discover();
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ verifier, state, returnTo: location.href }));
   const url = new URL(as.authorization_endpoint ?? `${issuer}/auth`);
   url.search = new URLSearchParams({
     client_id: clientId,
@@ -99,23 +101,33 @@ async function signIn(): Promise<void> {
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   }).toString();
+  if (desktop.signIn) {
+    // Electron: the provider's pages open in the dedicated sign-in window, never in this one.
+    await exchangeCode(as, await desktop.signIn(url.href), verifier, state);
+    return;
+  }
+  sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ verifier, state, returnTo: location.href }));
   location.assign(url);
+}
+
+async function exchangeCode(as: oauth.AuthorizationServer, callbackUrl: URL, verifier: string, state: string): Promise<void> {
+  const callback = oauth.validateAuthResponse(as, client, callbackUrl, state);
+  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, redirectUri, verifier, {
+    [oauth.allowInsecureRequests]: true,
+  });
+  await coordinator.setSession(await oauth.processAuthorizationCodeResponse(as, client, response));
 }
 
 /** The authorization server redirected back with a code: exchange it and store the session for every window. */
 async function completeSignIn(): Promise<void> {
   if (!pending || !new URL(location.href).searchParams.has('state')) return;
   sessionStorage.removeItem(SIGN_IN_KEY);
-  const as = await discover();
-  const callback = oauth.validateAuthResponse(as, client, new URL(location.href), pending.state);
-  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, redirectUri, pending.verifier, {
-    [oauth.allowInsecureRequests]: true,
-  });
-  await coordinator.setSession(await oauth.processAuthorizationCodeResponse(as, client, response));
+  await exchangeCode(await discover(), new URL(location.href), pending.verifier, pending.state);
   history.replaceState(null, '', pending.returnTo);
 }
 
-$('window-id').textContent = `window ${windowId}`;
+$('window-id').textContent = `window ${windowId}${desktop.shell === 'electron' ? ' (desktop)' : ''}`;
+desktop.serve(sessionKey, coordinator);
 $('sign-in').addEventListener('click', () => void signIn());
 $('sign-out').addEventListener('click', () => void coordinator.signOut());
 $('call').addEventListener('click', () => void callApi());
@@ -140,6 +152,8 @@ const handle = {
   coordinator,
   events,
   token,
+  /** What the main process's token broker gets when it asks this window (the Electron preload calls the same function). */
+  answerTokenQuery: (query: Parameters<typeof answerTokenQuery>[1]) => answerTokenQuery(coordinator, query),
   /** Asks for a token at wall-clock time `at`, as a timer set for the expiry instant would. */
   tokenAt: (at: number, options?: { forceRefresh?: boolean }) =>
     new Promise<Awaited<ReturnType<typeof token>>>((resolve) => setTimeout(() => resolve(token(options)), Math.max(0, at - Date.now()))),

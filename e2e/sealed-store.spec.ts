@@ -1,0 +1,133 @@
+/**
+ * Refresh tokens sealed at rest, in Chromium with the real IndexedDB: the app
+ * pages' sealed store calls the main process's real sealing handlers (IPC
+ * listener with its sender checks, the main sealer) in this test process,
+ * through the app preload's bridge behind two bindings; only safeStorage is a
+ * stand-in (AES-GCM with a key per "machine").
+ */
+import type { BrowserContext, Page } from '@playwright/test';
+import { handleIpc } from '../src/main/ipc.js';
+import { createMainSealer } from '../src/main/sealing.js';
+import { connectRenderer, createFakeIpcMain, createFakeSafeStorage, fakeEvent } from '../src/main/test-support.js';
+import { createTrustRegistry } from '../src/main/trust.js';
+import { createDesktopAppBridge } from '../src/preload/bridges.js';
+import { SEALED_PREFIX } from '../src/renderer/sealed-store.js';
+import { SESSION_KEY, expect, test } from './support/fixtures.js';
+
+// Long enough that a token checked right after a loaded machine's refresh has not expired yet.
+test.use({ serverOptions: { accessTokenTtlSeconds: 5 } });
+
+/** One "machine": its keychain, and the main process's seal/unseal handlers for app pages of `appOrigin`. */
+async function installSealing(context: BrowserContext, appOrigin: string) {
+  const ipcMain = createFakeIpcMain();
+  const trust = createTrustRegistry({ appOrigins: [appOrigin] });
+  const sealer = createMainSealer(createFakeSafeStorage(), 'linux');
+  const appOnly = (event: Parameters<typeof trust.isAppSender>[0]) => trust.isAppSender(event);
+  handleIpc(ipcMain, 'tokenherd:seal', { trust: appOnly, handle: ({ text }) => ({ sealed: sealer.seal(text) }) });
+  handleIpc(ipcMain, 'tokenherd:unseal', { trust: appOnly, handle: ({ sealed }) => ({ text: sealer.unseal(sealed) }) });
+  const ids = new Map<Page, number>();
+  const bridgeFor = (page: Page, frameUrl: string) => {
+    let id = ids.get(page);
+    if (id === undefined) {
+      id = 100 + ids.size;
+      ids.set(page, id);
+      trust.register(id, 'app'); // as the main process registers the windows it creates
+    }
+    return createDesktopAppBridge(connectRenderer(ipcMain, fakeEvent(id, frameUrl)), []);
+  };
+  await context.exposeBinding('tokenherdTestSeal', (caller, text: string) => bridgeFor(caller.page, caller.frame.url()).seal(text));
+  await context.exposeBinding('tokenherdTestUnseal', (caller, sealed: string) => bridgeFor(caller.page, caller.frame.url()).unseal(sealed));
+  return sealer;
+}
+
+/** The raw record, as anything reading the profile folder would find it. */
+function rawRecord(page: Page) {
+  return page.evaluate(async (key) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('tokenherd');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    try {
+      return await new Promise<{ generation: number; tokens?: { refreshToken?: string } } | undefined>((resolve, reject) => {
+        const request = db.transaction('sessions').objectStore('sessions').get(key);
+        request.onsuccess = () => resolve(request.result as { generation: number; tokens?: { refreshToken?: string } } | undefined);
+        request.onerror = () => reject(request.error);
+      });
+    } finally {
+      db.close();
+    }
+  }, SESSION_KEY);
+}
+
+function writeRaw(page: Page, record: unknown) {
+  return page.evaluate(async (value) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('tokenherd');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('sessions', 'readwrite');
+      tx.objectStore('sessions').put(value);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+  }, record);
+}
+
+test('N pages with sealing: one refresh per expiry, IndexedDB only ever holds sealed refresh tokens', async ({ app, oauth, context, origin }) => {
+  test.setTimeout(90_000);
+  const sealer = await installSealing(context, origin);
+  const pages = await app.open(6, { query: { sealer: 'binding' } });
+  const session = await oauth.mintSession();
+  const issued = new Set([String(session['refresh_token'])]);
+  await pages[0]!.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), session);
+  await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+  for (let expiry = 1; expiry <= 3; expiry++) {
+    const results = await app.tokensAtExpiry(pages);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const tokens = new Set(results.map((r) => (r.ok ? r.token : '')));
+    expect(tokens.size).toBe(1);
+    expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
+    expect(await oauth.accessTokenWorks([...tokens][0]!)).toBe(true);
+    const raw = await rawRecord(pages[0]!);
+    expect(raw?.generation).toBe(1 + expiry);
+    const sealed = raw?.tokens?.refreshToken ?? '';
+    expect(sealed.startsWith(SEALED_PREFIX)).toBe(true);
+    // This machine's keychain opens it: the newly rotated refresh token, which the raw record never shows.
+    const rotated = sealer.unseal(sealed.slice(SEALED_PREFIX.length));
+    expect(issued.has(rotated)).toBe(false);
+    issued.add(rotated);
+    for (const token of issued) expect(JSON.stringify(raw)).not.toContain(token);
+  }
+  expect(issued.size).toBe(4);
+  expect(oauth.stats().grantsRevoked).toBe(0);
+});
+
+test('a profile copied to another machine cannot refresh: one clear SESSION_EXPIRED, and no refresh token is sent', async ({ app, oauth, context, browser, origin }) => {
+  await installSealing(context, origin);
+  const [home] = await app.open(1, { query: { sealer: 'binding' } });
+  await app.signIn(home!);
+  const copied = await rawRecord(home!);
+  expect(copied?.tokens?.refreshToken?.startsWith(SEALED_PREFIX)).toBe(true);
+
+  // Another machine: its own storage partition and its own keychain key; the record is copied over as bytes.
+  const elsewhere = await browser.newContext();
+  try {
+    await installSealing(elsewhere, origin);
+    const [page] = await app.open(1, { context: elsewhere, query: { sealer: 'binding' } });
+    await writeRaw(page!, copied);
+    await page!.evaluate(() => window.tokenherdDemo.coordinator.reload());
+    expect(await page!.evaluate(() => window.tokenherdDemo.coordinator.getState().status)).toBe('signed-in'); // the access token still works
+    const before = oauth.stats().refreshRequests;
+    const [result] = await app.tokensAtExpiry([page!]);
+    expect(result).toMatchObject({ ok: false, code: 'SESSION_EXPIRED' });
+    expect(oauth.stats().refreshRequests).toBe(before);
+    expect(oauth.stats().grantsRevoked).toBe(0); // the real session at home is untouched
+    expect(await home!.evaluate(() => window.tokenherdDemo.token({ minValiditySeconds: 0 }))).toMatchObject({ ok: true });
+  } finally {
+    await elsewhere.close();
+  }
+});

@@ -1,0 +1,34 @@
+/**
+ * Sign-in happens in a dedicated window (its own in-memory partition, no
+ * preload, sandboxed) showing the provider's own pages; the app never embeds
+ * them. The provider's redirect to `redirectUri` is intercepted before it
+ * leaves the machine, and its URL (code and state) handed to the app window,
+ * which exchanges the code with PKCE as a browser app would.
+ */
+import { DesktopError, IpcErrorCode } from '../shared/ipc-contract.js';
+
+/** Default redirect URI: loopback, no port; nothing listens there, the sign-in window intercepts it. */
+export const DEFAULT_SIGN_IN_REDIRECT = 'http://127.0.0.1/tokenherd-desktop/callback';
+
+/**
+ * The app window may only send the user to the configured issuer's
+ * authorization endpoint, with the redirect URI the main process intercepts.
+ */
+export function checkAuthorizationUrl(authorizationUrl: string, issuerOrigin: string, redirectUri: string): URL {
+  const url = URL.parse(authorizationUrl);
+  if (!url || url.origin !== issuerOrigin) {
+    throw new DesktopError(IpcErrorCode.NOT_ALLOWED, `sign-in may only open the issuer ${issuerOrigin}`);
+  }
+  if (url.searchParams.get('redirect_uri') !== redirectUri) {
+    throw new DesktopError(IpcErrorCode.NOT_ALLOWED, `redirect_uri must be ${redirectUri}`);
+  }
+  return url;
+}
+
+/** The callback URL if `url` is the redirect (same origin and path, any query); undefined otherwise. */
+export function matchRedirect(url: string, redirectUri: string): string | undefined {
+  const candidate = URL.parse(url);
+  const expected = URL.parse(redirectUri);
+  if (!candidate || !expected) return undefined;
+  return candidate.origin === expected.origin && candidate.pathname === expected.pathname ? candidate.href : undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * The demo window inside the Electron shell: refresh tokens sealed by the OS
+ * keychain, sign-in in the dedicated sign-in window, and token requests of the
+ * main process's broker answered from this window's coordinator. In a plain
+ * browser the bridge is absent and the demo works as before.
+ *
+ * For the browser tests, `?sealer=binding` takes the sealer from two functions
+ * the test exposes (`tokenherdTestSeal`, `tokenherdTestUnseal`), which run the
+ * main process's real sealing handlers in the test process.
+ */
+import type { DesktopAppBridge, IpcResult } from '../../shared/ipc-contract.js';
+import { sealerFromBridge, serveTokenRequests, unwrap, type Sealer, type TokenCoordinator } from '../index.js';
+
+declare global {
+  interface Window {
+    tokenherdDesktop?: DesktopAppBridge;
+    tokenherdTestSeal?: (text: string) => Promise<IpcResult<string>>;
+    tokenherdTestUnseal?: (sealed: string) => Promise<IpcResult<string>>;
+  }
+}
+
+export interface DemoDesktop {
+  readonly shell: 'electron' | 'browser';
+  readonly role: 'window' | 'background';
+  readonly sealer?: Sealer;
+  /** The redirect URI to send to the provider; the browser demo uses its own origin. */
+  readonly redirectUri?: string;
+  /** Sign-in in the dedicated window; resolves with the callback URL. Absent in a browser (it navigates instead). */
+  readonly signIn?: (authorizationUrl: string) => Promise<URL>;
+  /** Lets the main process's broker ask this window for tokens of `coordinator`'s session. */
+  serve(sessionKey: string, coordinator: TokenCoordinator): void;
+}
+
+export function connectDesktop(params: URLSearchParams): DemoDesktop {
+  const bridge = window.tokenherdDesktop;
+  if (bridge) {
+    return {
+      shell: 'electron',
+      role: bridge.role,
+      sealer: sealerFromBridge(bridge),
+      redirectUri: bridge.signInRedirectUri,
+      signIn: async (authorizationUrl) => new URL(unwrap(await bridge.signIn(authorizationUrl))),
+      serve: (sessionKey, coordinator) => void serveTokenRequests(bridge, sessionKey, coordinator),
+    };
+  }
+  const { tokenherdTestSeal: seal, tokenherdTestUnseal: unseal } = window;
+  return {
+    shell: 'browser',
+    role: 'window',
+    ...(params.get('sealer') === 'binding' && seal && unseal && { sealer: sealerFromBridge({ seal, unseal }) }),
+    serve: () => {},
+  };
+}

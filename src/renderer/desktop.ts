@@ -1,0 +1,59 @@
+/**
+ * The app window's side of the Electron shell, on the bridge the app preload
+ * exposes (`window.tokenherdDesktop`, see src/shared/ipc-contract.ts). Nothing
+ * here imports Electron: in a plain browser the bridge is simply absent.
+ */
+import {
+  DesktopError,
+  IpcErrorCode,
+  desktopErrorCode,
+  type BrokerAnswer,
+  type DesktopAppBridge,
+  type IpcResult,
+  type TokenQuery,
+} from '../shared/ipc-contract.js';
+import type { CoordinatorCore } from '../shared/index.js';
+import type { Sealer } from './sealed-store.js';
+
+export { DesktopError };
+
+export function unwrap<T>(result: IpcResult<T>): T {
+  if (result.ok) return result.value;
+  throw new DesktopError(result.code, result.message);
+}
+
+/** The main process's keychain as the sealed store's port. */
+export function sealerFromBridge(bridge: Pick<DesktopAppBridge, 'seal' | 'unseal'>): Sealer {
+  return {
+    seal: async (text) => unwrap(await bridge.seal(text)),
+    unseal: async (sealed) => unwrap(await bridge.unseal(sealed)),
+  };
+}
+
+/**
+ * Answers one token query of the main process (for an embedded view or the main
+ * process itself) from this window's coordinator: an access token, or an error
+ * code. The answer has no room for anything else, and the main process refuses
+ * any answer with extra fields.
+ */
+export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAccessToken'>, query: TokenQuery): Promise<BrokerAnswer> {
+  try {
+    const accessToken = await coordinator.getAccessToken({
+      ...(query.minValiditySeconds !== undefined && { minValiditySeconds: query.minValiditySeconds }),
+      ...(query.forceRefresh !== undefined && { forceRefresh: query.forceRefresh }),
+    });
+    return { ok: true, accessToken };
+  } catch (error) {
+    const code = desktopErrorCode(error) ?? IpcErrorCode.INTERNAL;
+    return { ok: false, code, message: (error instanceof Error ? error.message : String(error)).slice(0, 1000) };
+  }
+}
+
+/** Lets the main process's token broker ask this window's coordinator; returns the function that stops it. */
+export function serveTokenRequests(
+  bridge: Pick<DesktopAppBridge, 'serveTokenRequests'>,
+  sessionKey: string,
+  coordinator: Pick<CoordinatorCore, 'getAccessToken'>,
+): () => void {
+  return bridge.serveTokenRequests(sessionKey, (query) => answerTokenQuery(coordinator, query));
+}

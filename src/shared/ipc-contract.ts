@@ -1,0 +1,219 @@
+/**
+ * The desktop shell's IPC contract: one type maps each channel to its request
+ * and response, and the typed wrappers on both sides (`src/main/ipc.ts`,
+ * `src/preload/ipc.ts`) accept nothing else. Pure data and validators: no
+ * Electron, no DOM, no Node.
+ *
+ * Every response is an {@link IpcResult}: errors cross IPC and structured clone
+ * without their class, so they travel as `{ ok: false, code, message }` and
+ * callers branch on `code`.
+ */
+import { ErrorCode } from './errors.js';
+import { MAX_SESSION_KEY_LENGTH } from './messages.js';
+import { MAX_TOKEN_LENGTH } from './session.js';
+
+/** Codes of failures that only exist across the desktop shell's process boundary. */
+export const IpcErrorCode = {
+  /** The sender is not a WebContents (or frame) that the main process trusts for this channel. */
+  UNTRUSTED_SENDER: 'UNTRUSTED_SENDER',
+  /** The request does not have the channel's exact shape. */
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  /** The other side answered something that is not an `IpcResult`. */
+  INVALID_RESPONSE: 'INVALID_RESPONSE',
+  /** The sender's origin is not on the provider's allowlist. */
+  NOT_ALLOWED: 'NOT_ALLOWED',
+  /** No provider of that id is configured. */
+  UNKNOWN_PROVIDER: 'UNKNOWN_PROVIDER',
+  /** The OS keychain cannot seal or unseal (no keyring, or Linux's plaintext `basic_text` backend). */
+  SEALING_UNAVAILABLE: 'SEALING_UNAVAILABLE',
+  /** The keychain could not decrypt the value: sealed under another key (another user or machine). */
+  UNSEAL_FAILED: 'UNSEAL_FAILED',
+  /** No app window answered the main process's token request in time (transient). */
+  BROKER_TIMEOUT: 'BROKER_TIMEOUT',
+  /** The sign-in window was closed before the provider redirected back. */
+  SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
+  /** A handler failed unexpectedly; the detail stays in the main process's log. */
+  INTERNAL: 'INTERNAL',
+} as const;
+export type IpcErrorCode = (typeof IpcErrorCode)[keyof typeof IpcErrorCode];
+
+/** Every code that may arrive in an `IpcResult`: the coordinator's own codes and the shell's. */
+export type DesktopErrorCode = ErrorCode | IpcErrorCode;
+
+export function isDesktopErrorCode(value: unknown): value is DesktopErrorCode {
+  return typeof value === 'string' && (Object.hasOwn(ErrorCode, value) || Object.hasOwn(IpcErrorCode, value));
+}
+
+/** An error that crosses the process boundary as `{ code, message }`. */
+export class DesktopError extends Error {
+  override readonly name = 'DesktopError';
+  readonly code: DesktopErrorCode;
+
+  constructor(code: DesktopErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The `code` of a tokenherd or desktop error (by value, so it also holds for cloned errors). */
+export function desktopErrorCode(error: unknown): DesktopErrorCode | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return isDesktopErrorCode(code) ? code : undefined;
+}
+
+export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: DesktopErrorCode; readonly message: string };
+
+/** What the main process asks an app window's coordinator for. */
+export interface TokenQuery {
+  readonly minValiditySeconds?: number;
+  readonly forceRefresh?: boolean;
+}
+
+/** main -> app window: "give me an access token of `sessionKey`"; answered on `tokenherd:broker-answer` with the same id. */
+export interface BrokerRequest extends TokenQuery {
+  readonly id: string;
+  readonly sessionKey: string;
+}
+
+/** An app window's answer. By construction it can carry an access token, never a refresh token. */
+export type BrokerAnswer =
+  | { readonly ok: true; readonly accessToken: string }
+  | { readonly ok: false; readonly code: DesktopErrorCode; readonly message: string };
+
+export type BrokerAnswerMessage = BrokerAnswer & { readonly id: string };
+
+/** Channels the renderer invokes and the main process handles. */
+export interface IpcContract {
+  /** App windows only. Encrypts with the OS keychain (Electron `safeStorage`); returns base64. */
+  'tokenherd:seal': { request: { readonly text: string }; response: { readonly sealed: string } };
+  /** App windows only. */
+  'tokenherd:unseal': { request: { readonly sealed: string }; response: { readonly text: string } };
+  /** App windows only. Opens the dedicated sign-in window on the configured issuer; resolves with the redirect it intercepted. */
+  'tokenherd:sign-in': { request: { readonly authorizationUrl: string }; response: { readonly callbackUrl: string } };
+  /** App windows only. The window can (or can no longer) answer token requests for `sessionKey`. */
+  'tokenherd:broker-ready': { request: { readonly sessionKey: string; readonly ready: boolean }; response: null };
+  /** App windows only: the answer to a `tokenherd:broker-request`, from the window that was asked. */
+  'tokenherd:broker-answer': { request: BrokerAnswerMessage; response: null };
+  /** Embedded views of an origin the provider's allowlist names: an access token, nothing else. */
+  'tokenherd:view-access-token': { request: { readonly provider: string }; response: { readonly accessToken: string } };
+}
+
+export type IpcChannel = keyof IpcContract;
+export type IpcRequest<C extends IpcChannel> = IpcContract[C]['request'];
+export type IpcResponse<C extends IpcChannel> = IpcContract[C]['response'];
+
+/** Channels the main process sends to renderers. */
+export interface IpcEvents {
+  'tokenherd:broker-request': BrokerRequest;
+}
+
+export const IPC_CHANNELS = [
+  'tokenherd:seal',
+  'tokenherd:unseal',
+  'tokenherd:sign-in',
+  'tokenherd:broker-ready',
+  'tokenherd:broker-answer',
+  'tokenherd:view-access-token',
+] as const satisfies readonly IpcChannel[];
+export const BROKER_REQUEST_CHANNEL = 'tokenherd:broker-request' satisfies keyof IpcEvents;
+
+/** Bounds of what crosses the boundary. */
+export const MAX_SEALED_LENGTH = 65_536;
+export const MAX_URL_LENGTH = 8_192;
+export const MAX_MESSAGE_LENGTH = 1_000;
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const PROVIDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+type Check = (value: unknown) => boolean;
+
+const string =
+  (max: number, min = 1): Check =>
+  (v) =>
+    typeof v === 'string' && v.length >= min && v.length <= max;
+const matches =
+  (pattern: RegExp): Check =>
+  (v) =>
+    typeof v === 'string' && pattern.test(v);
+const boolean: Check = (v) => typeof v === 'boolean';
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
+const seconds: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400;
+const base64: Check = (v) => string(MAX_SEALED_LENGTH)(v) && /^[A-Za-z0-9+/]+={0,2}$/.test(v as string);
+
+/** Accepts a plain object whose own keys are all in `shape` (optional ones may be absent) and pass their checks. */
+function exact(value: unknown, shape: Record<string, Check>): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const record = value as Record<string, unknown>;
+  if (!Object.keys(record).every((key) => Object.hasOwn(shape, key))) return false;
+  return Object.entries(shape).every(([key, check]) => check(Object.hasOwn(record, key) ? record[key] : undefined));
+}
+
+export function isBrokerRequest(value: unknown): value is BrokerRequest {
+  return exact(value, {
+    id: matches(ID),
+    sessionKey: string(MAX_SESSION_KEY_LENGTH),
+    minValiditySeconds: optional(seconds),
+    forceRefresh: optional(boolean),
+  });
+}
+
+export function isBrokerAnswerMessage(value: unknown): value is BrokerAnswerMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  return (value as { ok?: unknown }).ok === true
+    ? exact(value, { id: matches(ID), ok: boolean, accessToken: string(MAX_TOKEN_LENGTH) })
+    : exact(value, { id: matches(ID), ok: boolean, code: isDesktopErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
+}
+
+/** Request validators, one per channel: the main process refuses anything they reject. */
+export const validateRequest: { readonly [C in IpcChannel]: (payload: unknown) => payload is IpcRequest<C> } = {
+  'tokenherd:seal': (p): p is IpcRequest<'tokenherd:seal'> => exact(p, { text: string(MAX_TOKEN_LENGTH) }),
+  'tokenherd:unseal': (p): p is IpcRequest<'tokenherd:unseal'> => exact(p, { sealed: base64 }),
+  'tokenherd:sign-in': (p): p is IpcRequest<'tokenherd:sign-in'> => exact(p, { authorizationUrl: string(MAX_URL_LENGTH) }),
+  'tokenherd:broker-ready': (p): p is IpcRequest<'tokenherd:broker-ready'> =>
+    exact(p, { sessionKey: string(MAX_SESSION_KEY_LENGTH), ready: boolean }),
+  'tokenherd:broker-answer': isBrokerAnswerMessage,
+  'tokenherd:view-access-token': (p): p is IpcRequest<'tokenherd:view-access-token'> => exact(p, { provider: matches(PROVIDER_ID) }),
+};
+
+/** Shape check of what comes back from an invoke (the renderer does not trust it blindly either). */
+export function isIpcResult(value: unknown): value is IpcResult<unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const { ok } = value as { ok?: unknown };
+  if (ok === true) return Object.hasOwn(value, 'value');
+  return ok === false && exact(value, { ok: boolean, code: isDesktopErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
+}
+
+/**
+ * What the app preload exposes as `window.tokenherdDesktop` (through
+ * `contextBridge`; never `ipcRenderer` itself). Results are plain data so they
+ * keep their `code` across the bridge.
+ */
+export interface DesktopAppBridge {
+  readonly version: 1;
+  /** The redirect URI the dedicated sign-in window intercepts; use it as `redirect_uri`. */
+  readonly signInRedirectUri: string;
+  /** `background` for the hidden window the main process keeps when no app window is open. */
+  readonly role: 'window' | 'background';
+  seal(text: string): Promise<IpcResult<string>>;
+  unseal(sealed: string): Promise<IpcResult<string>>;
+  /** Opens the sign-in window; resolves with the callback URL (code and state) the provider redirected to. */
+  signIn(authorizationUrl: string): Promise<IpcResult<string>>;
+  /** Answers the main process's token requests for `sessionKey` until the returned function is called. */
+  serveTokenRequests(sessionKey: string, answer: (query: TokenQuery) => Promise<BrokerAnswer>): () => void;
+}
+
+/** What the embedded-view preload exposes as `window.tokenherdBroker`. */
+export interface EmbeddedViewBridge {
+  /** An access token of `provider`, if this page's origin is on the provider's allowlist. Rejects with `CODE: message`. */
+  getAccessToken(provider: string): Promise<string>;
+}
+
+export const DESKTOP_BRIDGE_GLOBAL = 'tokenherdDesktop';
+export const EMBEDDED_BRIDGE_GLOBAL = 'tokenherdBroker';
+/** `webPreferences.additionalArguments` the main process passes to the app preload (sandboxed preloads can read `process.argv`). */
+export const ARG_SIGN_IN_REDIRECT = '--tokenherd-sign-in-redirect=';
+export const ARG_ROLE = '--tokenherd-role=';
