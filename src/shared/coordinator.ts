@@ -40,9 +40,9 @@ export interface CoordinatorState {
 
 export interface CoordinatorCore {
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
-  /** Stores a token response obtained by sign-in (a new generation) and tells every window. */
+  /** Stores a token response obtained by sign-in (a new generation) and tells the other windows. */
   setSession(tokenResponse: unknown): Promise<void>;
-  /** Writes a tombstone, so no in-flight refresh can bring the session back, and tells every window. */
+  /** Writes a tombstone, so no in-flight refresh can bring the session back, and tells the other windows. */
   signOut(): Promise<void>;
   subscribe(listener: TokenHerdListener): () => void;
   getState(): CoordinatorState;
@@ -126,7 +126,7 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     for (const watcher of [...changeWatchers]) watcher();
   }
 
-  /** How a record stored by someone else looks from this window. */
+  /** How a record stored by someone else looks from here. */
   function changeOf(record: StoredSession | undefined): SessionChange {
     if (record === undefined) return 'signed-out';
     if (record.state === 'signed-out') return record.cause;

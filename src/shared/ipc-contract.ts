@@ -188,7 +188,7 @@ export function isIpcResult(value: unknown): value is IpcResult<unknown> {
 }
 
 /**
- * What the app preload exposes as `window.tokenherdDesktop` (through
+ * What the app preload exposes as the global `tokenherdDesktop` (through
  * `contextBridge`; never `ipcRenderer` itself). Results are plain data so they
  * keep their `code` across the bridge.
  */
@@ -206,7 +206,7 @@ export interface DesktopAppBridge {
   serveTokenRequests(sessionKey: string, answer: (query: TokenQuery) => Promise<BrokerAnswer>): () => void;
 }
 
-/** What the embedded-view preload exposes as `window.tokenherdBroker`. */
+/** What the embedded-view preload exposes as the global `tokenherdBroker`. */
 export interface EmbeddedViewBridge {
   /** An access token of `provider`, if this page's origin is on the provider's allowlist. Rejects with `CODE: message`. */
   getAccessToken(provider: string): Promise<string>;
