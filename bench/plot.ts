@@ -24,8 +24,12 @@ const MARKERS = ['circle', 'square', 'diamond', 'triangle'] as const;
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const round = (value: number): string => String(Math.round(value * 10) / 10);
 
+/** Sizes and dashes differ per series, so that series with equal values stay visible on top of each other. */
+const RADII = [4, 6, 3.5, 5];
+const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
+
 function marker(kind: (typeof MARKERS)[number], x: number, y: number, color: string): string {
-  const r = 4;
+  const r = RADII[MARKERS.indexOf(kind)]!;
   switch (kind) {
     case 'circle':
       return `<circle cx="${round(x)}" cy="${round(y)}" r="${r}" fill="${color}"/>`;
@@ -89,7 +93,8 @@ function panel(spec: Panel, xs: readonly number[], offsetX: number): string {
       }
       path += `${path === '' || path.endsWith(' ') ? 'M' : 'L'}${round(px(xs[i]!))} ${round(py(value))}`;
     });
-    parts.push(`<path d="${path.trim()}" fill="none" stroke="${series.color}" stroke-width="2" opacity="0.85"/>`);
+    const dash = DASHES[index % DASHES.length] ? ` stroke-dasharray="${DASHES[index % DASHES.length]}"` : '';
+    parts.push(`<path d="${path.trim()}" fill="none" stroke="${series.color}" stroke-width="2" opacity="0.85"${dash}/>`);
     series.values.forEach((value, i) => {
       if (value !== undefined) parts.push(marker(kind, px(xs[i]!), py(value), series.color));
     });

@@ -4,6 +4,7 @@ import { summarize, type BenchReport, type RunResult, type RunSummary } from './
 
 const OUT_DIR = new URL('out/', import.meta.url);
 const DOCS_DIR = new URL('../docs/', import.meta.url);
+const README = new URL('../README.md', import.meta.url);
 const BEGIN = '<!-- bench:begin (written by npm run bench -- --docs) -->';
 const END = '<!-- bench:end -->';
 const COLORS: Record<string, string> = { tokenherd: '#1b7f3b', naive: '#c0392b', 'oidc-client-ts': '#2c6fbb' };
@@ -37,7 +38,7 @@ function mainTable(runs: readonly RunResult[]): Table {
 
 function tokenherdTable(runs: readonly RunResult[]): Table {
   return {
-    header: ['windows', 'hot path calls/s', 'hot path median µs', 'IndexedDB transactions in hot path', 'server round trip median ms', 'fresh everywhere minus round trip, median / max ms', 'leader write to last window, median / max ms'],
+    header: ['windows', 'hot path calls/s', 'hot path median µs', 'IndexedDB transactions in hot path', 'server round trip median ms', 'last window starts after expiry, median / max ms', 'fresh everywhere minus round trip, median / max ms', 'leader write to last window, median / max ms', 'floor: broadcast / broadcast + IndexedDB read to every window, median ms'],
     rows: runs.map((run) => {
       const s = summarize(run);
       const hot = run.hotPath;
@@ -47,8 +48,10 @@ function tokenherdTable(runs: readonly RunResult[]): Table {
         fixed(hot?.medianMicros, 3),
         hot ? String(hot.idbTransactions) : '–',
         fixed(s.roundTripMedianMs, 1),
+        pair(s.startSkewMedianMs, s.startSkewMaxMs, 1),
         pair(s.overheadMedianMs, s.overheadMaxMs, 1),
         pair(s.propagationMedianMs, s.propagationMaxMs, 1),
+        run.floor ? `${fixed(run.floor.broadcastMs, 1)} / ${fixed(run.floor.broadcastAndReadMs, 1)}` : '–',
       ];
     }),
   };
@@ -135,15 +138,26 @@ function header(report: BenchReport): string[] {
   ];
 }
 
+/** The command, the machine, the plots and the main table; `docs/` is where the page that shows them lives relative to. */
+function summaryMarkdown(report: BenchReport, docs: string): string[] {
+  return [
+    ...header(report).map((line) => `- ${line.replace(/^(\w+): (.*)$/, '$1: `$2`')}`),
+    '',
+    `![Refresh requests per expiry, windows with a working session, and time to a fresh token, per contestant and window count](${docs}bench-latest.svg)`,
+    '',
+    markdownTable(mainTable(report.runs)),
+  ];
+}
+
+function readmeMarkdown(report: BenchReport): string {
+  return [BEGIN, ...summaryMarkdown(report, 'docs/'), '', 'How it is measured, tokenherd in detail and against its targets: [docs/benchmarks.md](docs/benchmarks.md).', END].join('\n');
+}
+
 function markdown(report: BenchReport): string {
   const tokenherd = report.runs.filter((run) => run.contestant === 'tokenherd' && !run.failure);
   return [
     BEGIN,
-    ...header(report).map((line) => `- ${line.replace(/^(\w+): (.*)$/, '$1: `$2`')}`),
-    '',
-    '![Refresh requests per expiry, windows with a working session, and time to a fresh token, per contestant and window count](bench-latest.svg)',
-    '',
-    markdownTable(mainTable(report.runs)),
+    ...summaryMarkdown(report, ''),
     '',
     '### tokenherd in detail',
     '',
@@ -195,15 +209,20 @@ export async function writeReport(report: BenchReport, { docs }: { docs: boolean
   ]);
   console.log(`\nwritten: bench/out/results.json, bench/out/report.svg, bench/out/report.html`);
   if (!docs) return;
-  const page = new URL('benchmarks.md', DOCS_DIR);
-  const text = await readFile(page, 'utf8');
-  const begin = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (begin < 0 || end < begin) throw new Error(`docs/benchmarks.md lacks the markers ${BEGIN} … ${END}`);
   await Promise.all([
     writeFile(new URL('bench-latest.json', DOCS_DIR), json),
     writeFile(new URL('bench-latest.svg', DOCS_DIR), `${svg}\n`),
-    writeFile(page, text.slice(0, begin) + markdown(report) + text.slice(end + END.length)),
+    replaceSection(new URL('benchmarks.md', DOCS_DIR), markdown(report)),
+    replaceSection(README, readmeMarkdown(report)),
   ]);
-  console.log('written: docs/benchmarks.md, docs/bench-latest.svg, docs/bench-latest.json');
+  console.log('written: docs/benchmarks.md, docs/bench-latest.svg, docs/bench-latest.json, README.md');
+}
+
+/** Replaces the text between the bench markers of `file`, markers included. */
+async function replaceSection(file: URL, section: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  const begin = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (begin < 0 || end < begin) throw new Error(`${file.pathname} lacks the markers ${BEGIN} … ${END}`);
+  await writeFile(file, text.slice(0, begin) + section + text.slice(end + END.length));
 }

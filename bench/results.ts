@@ -36,6 +36,15 @@ export interface HotPath {
   readonly idbTransactions: number;
 }
 
+/** The machine's floor for reaching every window, measured in the tokenherd run's windows. */
+export interface Floor {
+  /** From one window's BroadcastChannel post until the last other window received it, median ms. */
+  readonly broadcastMs: number;
+  /** The same until the last window had also completed one IndexedDB read, median ms. */
+  readonly broadcastAndReadMs: number;
+  readonly rounds: number;
+}
+
 export interface RunResult {
   readonly contestant: ContestantName;
   readonly windows: number;
@@ -44,6 +53,8 @@ export interface RunResult {
   readonly heapPerWindowKB: { readonly median: number; readonly max: number };
   /** tokenherd only: `getAccessToken` with a valid token in memory, in window 0. */
   readonly hotPath?: HotPath;
+  /** tokenherd runs with more than one window. */
+  readonly floor?: Floor;
   /** Set when the run of this contestant could not finish (the error), so later runs still happen. */
   readonly failure?: string;
 }
@@ -100,6 +111,8 @@ export function summarize(run: RunResult) {
     roundTripMedianMs: median(defined(cycles.map((c) => c.roundTripMs))),
     overheadMedianMs: median(overhead),
     overheadMaxMs: max(overhead),
+    startSkewMedianMs: median(cycles.map((c) => c.startSkewMs)),
+    startSkewMaxMs: max(cycles.map((c) => c.startSkewMs)),
     propagationMedianMs: median(propagation),
     propagationMaxMs: max(propagation),
   };

@@ -13,7 +13,7 @@ import { parseOptions, USAGE, type BenchOptions, type ContestantName } from './o
 import type { BenchHandle } from './pages/harness.js';
 import type { TokenherdBench } from './pages/tokenherd.js';
 import { writeReport } from './report.js';
-import { median, type BenchReport, type CycleResult, type HotPath, type RunResult } from './results.js';
+import { median, type BenchReport, type CycleResult, type Floor, type HotPath, type RunResult } from './results.js';
 
 declare global {
   interface Window {
@@ -26,6 +26,8 @@ const RESULT_TIMEOUT_MS = 20_000;
 /** Pages opened at once: every page is a renderer process, and the machine may have 2 cores. */
 const OPEN_CONCURRENCY = 8;
 const HOT_PATH_MS = 400;
+const FLOOR_ROUNDS = 5;
+const FLOOR_WAIT_MS = 400;
 
 const CONFIG_FILE = new URL('vite.config.ts', import.meta.url).pathname;
 
@@ -125,6 +127,26 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
   };
 }
 
+/**
+ * What any design pays on this machine to tell every window something: window 0 posts on a
+ * BroadcastChannel, each other window notes the time and does one IndexedDB read; medians over rounds.
+ */
+async function measureFloor(pages: Page[]): Promise<Floor> {
+  const [first, ...others] = pages as [Page, ...Page[]];
+  await Promise.all(others.map((page) => page.evaluate(() => window.bench.listenForProbes())));
+  const broadcast: number[] = [];
+  const withRead: number[] = [];
+  for (let id = 0; id < FLOOR_ROUNDS; id++) {
+    const sent = await first.evaluate((i) => window.bench.sendProbe(i), id);
+    await new Promise((resolve) => setTimeout(resolve, FLOOR_WAIT_MS));
+    const seen = await Promise.all(others.map((page) => page.evaluate((i) => window.bench.probeResult(i), id)));
+    if (seen.some((s) => s === undefined)) continue;
+    broadcast.push(Math.max(...seen.map((s) => s!.received)) - sent);
+    withRead.push(Math.max(...seen.map((s) => s!.read)) - sent);
+  }
+  return { broadcastMs: median(broadcast) ?? Number.NaN, broadcastAndReadMs: median(withRead) ?? Number.NaN, rounds: broadcast.length };
+}
+
 /** One contestant in `count` windows of a fresh context (clean storage), signed in afresh. */
 async function runContestant(harness: Harness, contestant: ContestantName, count: number): Promise<RunResult> {
   const { browser, oauth, options } = harness;
@@ -142,21 +164,26 @@ async function runContestant(harness: Harness, contestant: ContestantName, count
     if (expiresAt === undefined) throw new Error('window 0 holds no session after signing in');
     const seen = await Promise.all(pages.map((page) => page.evaluate((e) => window.bench.waitForExpiry(e, 5_000), expiresAt)));
     if (seen.includes(false)) throw new Error(`${seen.filter((s) => !s).length} windows did not see the session stored at sign-in`);
-    let hotPath: HotPath | undefined;
-    if (contestant === 'tokenherd') hotPath = await first.evaluate((ms) => window.bench.hotPath!(ms), HOT_PATH_MS);
-
     const cycles: CycleResult[] = [];
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       cycles.push(await runCycle(harness, contestant, pages, cycles.at(-1)?.at ?? 0));
     }
     const heapAfter = await mapLimit(cdps, OPEN_CONCURRENCY, heapUsed);
     const added = heapAfter.map((after, i) => (after - heapBefore[i]!) / 1024);
+    // After the heap readings, so that neither the hot loop's optimized code nor the probes count as the library's heap.
+    let hotPath: HotPath | undefined;
+    let floor: Floor | undefined;
+    if (contestant === 'tokenherd') {
+      hotPath = await first.evaluate((ms) => window.bench.hotPath!(ms), HOT_PATH_MS);
+      if (count > 1) floor = await measureFloor(pages);
+    }
     return {
       contestant,
       windows: count,
       cycles,
       heapPerWindowKB: { median: median(added) ?? Number.NaN, max: Math.max(...added) },
       ...(hotPath && { hotPath }),
+      ...(floor && { floor }),
     };
   } finally {
     await context.close();

@@ -52,6 +52,9 @@ export function exposeBench<Extra extends object>(contestant: Contestant, extra:
   }
 
   let config: PageConfig | undefined;
+  let probeChannel: BroadcastChannel | undefined;
+  /** Per probe id: when this window received the probe message, and when its IndexedDB read after it completed. */
+  const probes = new Map<number, { received: number; read: number }>();
 
   const handle = {
     /** Discovery, as the app did at sign-in; kept apart from `create` so the heap the library adds can be measured between them. */
@@ -90,17 +93,41 @@ export function exposeBench<Extra extends object>(contestant: Contestant, extra:
         .map((entry) => ({ start: performance.timeOrigin + entry.startTime, end: performance.timeOrigin + entry.responseEnd }))
         .filter((timing) => timing.start >= since);
     },
+    /**
+     * The machine's floor for telling every window something: on each probe message, a window
+     * notes the time and does one IndexedDB read, as a window that re-reads a stored session would.
+     */
+    async listenForProbes(): Promise<void> {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open('bench-probe', 1);
+        request.onupgradeneeded = () => request.result.createObjectStore('records');
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      probeChannel = new BroadcastChannel('bench-probe');
+      probeChannel.onmessage = (event: MessageEvent<number>) => {
+        const received = Date.now();
+        const read = db.transaction('records', 'readonly').objectStore('records').get('session');
+        read.onsuccess = () => probes.set(event.data, { received, read: Date.now() });
+      };
+    },
+    sendProbe(id: number): number {
+      probeChannel ??= new BroadcastChannel('bench-probe');
+      probeChannel.postMessage(id);
+      return Date.now();
+    },
+    probeResult: (id: number) => probes.get(id),
     ...extra,
   };
   Object.assign(window, { bench: handle });
   return handle;
 }
 
-/** Error codes survive minification where class names do not: tokenherd's `code`, an OAuth error's `error`. */
+/** Error codes survive minification where class names do not: an OAuth error's `error`, else tokenherd's or oauth4webapi's `code`. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const { code, error: oauthError } = error as { code?: unknown; error?: unknown };
-  const label = typeof code === 'string' ? code : typeof oauthError === 'string' ? oauthError : error.name;
+  const label = typeof oauthError === 'string' ? oauthError : typeof code === 'string' ? code : error.name;
   return `${label}: ${error.message}`;
 }
 

@@ -24,11 +24,14 @@ const extra = {
    */
   async hotPath(durationMs: number, batch = 10_000) {
     await coordinator.getAccessToken();
+    // Stop well before the token expires: the hot path is the case of a valid token.
+    const budget = Math.min(durationMs, (coordinator.getState().expiresAt ?? Number.POSITIVE_INFINITY) - Date.now() - 200);
+    if (budget <= 0) throw new Error('the access token expires too soon to measure the hot path');
     const transactionsBefore = idbTransactions;
     const perCallMicros: number[] = [];
     const started = performance.now();
     let calls = 0;
-    while (performance.now() - started < durationMs) {
+    while (performance.now() - started < budget) {
       const t0 = performance.now();
       for (let i = 0; i < batch; i++) await coordinator.getAccessToken();
       perCallMicros.push(((performance.now() - t0) * 1000) / batch);
