@@ -26,6 +26,10 @@ export interface CycleResult {
   readonly roundTripMs?: number;
   /** tokenherd: from the leader's stored write to the last window holding the new token. */
   readonly writeToLastWindowMs?: number;
+  /** tokenherd: from the leader's stored write until the last other window had read it from the store. */
+  readonly writeToLastReadMs?: number;
+  /** tokenherd: how many windows were granted the refresh lock (the leader, and any that got it before the announcement reached them). */
+  readonly lockGrants?: number;
 }
 
 export interface HotPath {
@@ -113,6 +117,8 @@ export function summarize(run: RunResult) {
     overheadMaxMs: max(overhead),
     startSkewMedianMs: median(cycles.map((c) => c.startSkewMs)),
     startSkewMaxMs: max(cycles.map((c) => c.startSkewMs)),
+    lastReadMedianMs: median(defined(cycles.map((c) => c.writeToLastReadMs))),
+    lockGrantsMedian: median(defined(cycles.map((c) => c.lockGrants))),
     propagationMedianMs: median(propagation),
     propagationMaxMs: max(propagation),
   };

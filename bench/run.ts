@@ -78,6 +78,9 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
   const expiresAt = await first.evaluate(() => window.bench.expiresAt());
   // A contestant that lost its session has no expiry to wait for: its windows ask again right away.
   const at = expiresAt !== undefined && expiresAt > previousAt ? expiresAt + 1 : Date.now() + 300;
+  const lockGrants = (): Promise<number> =>
+    contestant === 'tokenherd' ? Promise.all(pages.map((page) => page.evaluate(() => window.bench.lockGrants!()))).then((counts) => counts.reduce((a, b) => a + b, 0)) : Promise.resolve(0);
+  const grantsBefore = await lockGrants();
   oauth.resetStats();
   const armedAt = await Promise.all(pages.map((page) => page.evaluate((t) => window.bench.arm(t), at)));
   const results = await Promise.all(
@@ -102,12 +105,18 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
   const firstRequest = requests.sort((a, b) => a.start - b.start)[0];
   const lastDone = Math.max(...working.map((r) => r.doneAt));
   const allWorking = working.length === pages.length;
+  const lockGrantsInCycle = (await lockGrants()) - grantsBefore;
   let writeToLastWindowMs: number | undefined;
+  let writeToLastReadMs: number | undefined;
   if (contestant === 'tokenherd' && allWorking) {
     const generation = await first.evaluate(() => window.bench.generation!());
-    const writes = await Promise.all(pages.map((page) => page.evaluate((g) => window.bench.rotatedAt!(g), generation)));
-    const leaderWrite = writes.find((w) => w !== undefined);
-    if (leaderWrite !== undefined) writeToLastWindowMs = lastDone - leaderWrite;
+    const seen = await Promise.all(pages.map((page) => page.evaluate((g) => [window.bench.rotatedAt!(g), window.bench.adoptedAt!(g)] as const, generation)));
+    const leaderWrite = seen.map(([written]) => written).find((w) => w !== undefined);
+    const reads = seen.flatMap(([, read]) => (read === undefined ? [] : [read]));
+    if (leaderWrite !== undefined) {
+      writeToLastWindowMs = lastDone - leaderWrite;
+      if (reads.length > 0) writeToLastReadMs = Math.max(...reads) - leaderWrite;
+    }
   }
   return {
     at,
@@ -124,6 +133,8 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
     ...(allWorking && { allFreshMs: lastDone - at }),
     ...(firstRequest && { roundTripMs: firstRequest.end - firstRequest.start }),
     ...(writeToLastWindowMs !== undefined && { writeToLastWindowMs }),
+    ...(writeToLastReadMs !== undefined && { writeToLastReadMs }),
+    ...(contestant === 'tokenherd' && { lockGrants: lockGrantsInCycle }),
   };
 }
 
@@ -230,7 +241,8 @@ async function main(): Promise<void> {
     cleanups.push(() => server.close());
     const url = server.resolvedUrls?.local[0];
     if (!url) throw new Error('the bench page server has no local URL');
-    const origin = new URL(url).origin;
+    // Every contestant's pages load from `localhost`: okta-auth-js honours `expireEarlySeconds` there only.
+    const origin = `http://localhost:${new URL(url).port}`;
     const oauth = await startOAuthServer({ corsOrigins: [origin], redirectUris: [`${origin}/`], accessTokenTtlSeconds: options.ttlSeconds });
     cleanups.push(() => oauth.close());
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 /** One page per contestant, all served by one preview server (one origin), built to bench/out/pages. */
-export const CONTESTANTS = ['tokenherd', 'naive', 'oidc-client-ts'] as const;
+export const CONTESTANTS = ['tokenherd', 'naive', 'oidc-client-ts', 'okta-auth-js'] as const;
 
 const pages = fileURLToPath(new URL('pages/', import.meta.url));
 

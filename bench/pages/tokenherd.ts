@@ -13,11 +13,17 @@ IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parame
 let coordinator: TokenCoordinator;
 /** When this window stored a rotated token set (the leader's write), by generation. */
 const rotatedAt = new Map<number, number>();
+/** When this window read another window's stored generation from the store, by generation. */
+const adoptedAt = new Map<number, number>();
+/** How often this window was granted the refresh lock. */
+let lockGrants = 0;
 
 const extra = {
   /** Epoch ms at which this window stored generation `generation` after its own refresh, if it did. */
   rotatedAt: (generation: number): number | undefined => rotatedAt.get(generation),
+  adoptedAt: (generation: number): number | undefined => adoptedAt.get(generation),
   generation: (): number => coordinator.getState().generation,
+  lockGrants: (): number => lockGrants,
   /**
    * `getAccessToken` with a valid token in memory, in batches (the page's timer is too coarse for
    * one call): calls per second, the median cost of one call, and IndexedDB transactions meanwhile.
@@ -56,6 +62,8 @@ exposeBench(
       });
       coordinator.subscribe((event) => {
         if (event.type === 'session-changed' && event.change === 'rotated') rotatedAt.set(event.generation, Date.now());
+        if (event.type === 'session-changed' && event.change === 'adopted') adoptedAt.set(event.generation, Date.now());
+        if (event.type === 'lock-acquired') lockGrants++;
       });
       await coordinator.reload();
     },
