@@ -1,4 +1,4 @@
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import type { Machine } from './results.js';
 
 export function readMachine(chromium: string): Machine {
@@ -10,5 +10,6 @@ export function readMachine(chromium: string): Machine {
     os: `${type()} ${release()}`,
     node: process.versions.node,
     chromium,
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
 }

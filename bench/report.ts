@@ -134,7 +134,7 @@ function header(report: BenchReport): string[] {
   const { machine, options } = report;
   return [
     `command: ${report.command}`,
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; Chromium ${machine.chromium}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; Chromium ${machine.chromium}; load ${machine.loadAverage} at start`,
     `run: ${report.startedAt}, ${report.durationSeconds} s; ${options.cycles} expiries per row; access tokens live ${options.ttlSeconds} s`,
     `versions: ${Object.entries(report.versions).map(([name, version]) => `${name} ${version}`).join(', ')}`,
   ];

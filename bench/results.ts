@@ -70,6 +70,8 @@ export interface Machine {
   readonly os: string;
   readonly node: string;
   readonly chromium: string;
+  /** One-minute load average when the run started: other work on the machine skews the timings. */
+  readonly loadAverage: number;
 }
 
 export interface BenchReport {

@@ -219,9 +219,10 @@ async function main(): Promise<void> {
   const cleanup = async (): Promise<void> => {
     await Promise.allSettled(cleanups.splice(0).reverse().map((close) => close()));
   };
+  let timedOut = false;
   const deadline = setTimeout(() => {
-    console.error(`bench: stopped after the --timeout of ${options.timeoutSeconds} s; cleaning up`);
-    process.exitCode = 2;
+    timedOut = true;
+    console.error(`bench: stopped after the --timeout of ${options.timeoutSeconds} s, without a report; cleaning up`);
     void cleanup().finally(() => process.exit(2));
   }, options.timeoutSeconds * 1000);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
     cleanups.push(() => browser.close());
     const machine = readMachine(browser.version());
     console.log(`command:  ${command}`);
-    console.log(`machine:  ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; Chromium ${machine.chromium}`);
+    console.log(`machine:  ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; Chromium ${machine.chromium}; load ${machine.loadAverage} at start`);
     console.log(`settings: windows ${options.windows.join(', ')}; ${options.cycles} expiries each; access tokens live ${options.ttlSeconds} s\n`);
 
     await build({ configFile: CONFIG_FILE });
@@ -250,6 +251,7 @@ async function main(): Promise<void> {
     const runs: RunResult[] = [];
     for (const count of options.windows) {
       for (const contestant of options.contestants) {
+        if (timedOut) return;
         const run = await runContestant(harness, contestant, count).catch(
           (error: unknown): RunResult => ({
             contestant,
@@ -259,17 +261,19 @@ async function main(): Promise<void> {
             failure: error instanceof Error ? error.message : String(error),
           }),
         );
+        if (timedOut) return;
         runs.push(run);
         console.log(`  done: ${contestant} in ${count} window${count === 1 ? '' : 's'}${run.failure ? ` (failed: ${run.failure})` : ''}`);
       }
     }
+    if (timedOut) return;
     const report: BenchReport = {
       command,
       machine,
       startedAt: new Date(started).toISOString(),
       durationSeconds: Math.round((Date.now() - started) / 1000),
       options: { windows: options.windows, cycles: options.cycles, ttlSeconds: options.ttlSeconds },
-      versions: Object.fromEntries(['oidc-provider', 'oauth4webapi', 'idb', 'oidc-client-ts'].map((name) => [name, packageVersion(name)])),
+      versions: Object.fromEntries(['oidc-provider', 'oauth4webapi', 'idb', 'oidc-client-ts', '@okta/okta-auth-js'].map((name) => [name, packageVersion(name)])),
       runs,
     };
     await writeReport(report, { docs: options.docs });
