@@ -124,7 +124,7 @@ function charts(report: BenchReport): string {
   const panels: Panel[] = [
     { title: 'Refresh requests per expiry', yLabel: 'most at one expiry, counted by the server (log scale)', yScale: 'log1p', series: series((run) => summarize(run).maxRequestsPerExpiry) },
     { title: 'Windows with a working session', yLabel: '% holding a token the server accepts, after the last expiry', yScale: 'linear', yMax: 100, series: series((run) => (100 * summarize(run).workingAfterLast) / run.windows) },
-    { title: 'Time to a fresh token in every window', yLabel: 'ms from expiry, median (no point: never every window)', yScale: 'linear', series: series((run) => summarize(run).allFreshMedianMs) },
+    { title: 'Time to a fresh token in every window', yLabel: 'median ms, over expiries after which every window had one', yScale: 'linear', series: series((run) => summarize(run).allFreshMedianMs) },
   ];
   const { machine } = report;
   return chartsSvg(panels, xs, `${report.command} · ${machine.cpu}, ${machine.cores} cores · Chromium ${machine.chromium} · ${report.startedAt.slice(0, 10)}`);
