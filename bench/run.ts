@@ -25,6 +25,8 @@ declare global {
 const RESULT_TIMEOUT_MS = 20_000;
 /** Pages opened at once: every page is a renderer process, and the machine may have 2 cores. */
 const OPEN_CONCURRENCY = 8;
+/** Signing in is not timed: every window gets this long to see the session window 0 stored. */
+const SIGN_IN_WAIT_MS = 15_000;
 const HOT_PATH_MS = 400;
 const FLOOR_ROUNDS = 5;
 const FLOOR_WAIT_MS = 400;
@@ -173,8 +175,14 @@ async function runContestant(harness: Harness, contestant: ContestantName, count
     await first.evaluate((response) => window.bench.signIn(response), signIn);
     const expiresAt = await first.evaluate(() => window.bench.expiresAt());
     if (expiresAt === undefined) throw new Error('window 0 holds no session after signing in');
-    const seen = await Promise.all(pages.map((page) => page.evaluate((e) => window.bench.waitForExpiry(e, 5_000), expiresAt)));
-    if (seen.includes(false)) throw new Error(`${seen.filter((s) => !s).length} windows did not see the session stored at sign-in`);
+    const seen = await Promise.all(pages.map((page) => page.evaluate(([e, ms]) => window.bench.waitForExpiry(e, ms), [expiresAt, SIGN_IN_WAIT_MS] as const)));
+    const missing = pages.filter((_, i) => !seen[i]);
+    if (missing.length > 0) {
+      const held = await Promise.all(missing.map((page) => page.evaluate(() => window.bench.expiresAt())));
+      const kinds = held.map((value) => (value === undefined ? 'no session' : `a session expiring ${value - expiresAt} ms off`));
+      const detail = [...new Set(kinds)].map((kind) => `${kinds.filter((k) => k === kind).length} hold ${kind}`).join(', ');
+      throw new Error(`${missing.length} windows did not see the session stored at sign-in within ${SIGN_IN_WAIT_MS} ms (${detail})`);
+    }
     const cycles: CycleResult[] = [];
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       cycles.push(await runCycle(harness, contestant, pages, cycles.at(-1)?.at ?? 0));
