@@ -46,7 +46,7 @@ async function openUnderCsp(
 ): Promise<{ pages: Page[]; oauth: OAuthServer; close: () => Promise<void> }> {
   let issuer = '';
   const site = await serveWithCsp(() => appContentSecurityPolicy({ connectOrigins: connectOrigins(issuer) }));
-  const oauth = await startOAuthServer({ accessTokenTtlSeconds: 2, corsOrigins: [site.origin], redirectUris: [`${site.origin}/`] });
+  const oauth = await startOAuthServer({ accessTokenTtlSeconds: 5, corsOrigins: [site.origin], redirectUris: [`${site.origin}/`] });
   issuer = oauth.issuer;
   await context.addInitScript(() => {
     window.violations = [];
