@@ -4,7 +4,7 @@
  * request carried, so tests can see exactly which requests got a bearer token.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback.js';
 
 export interface SiteRequest {
   readonly method: string;
@@ -50,16 +50,11 @@ export async function startSite(options: SiteOptions = {}): Promise<Site> {
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    origin: await listenOnLoopback(server, options.port),
     requests,
     corsOrigins: cors,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

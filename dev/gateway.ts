@@ -7,9 +7,9 @@
  * one fault per request, in order; every other request is relayed unchanged.
  */
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { closeServer, listenOnLoopback } from './loopback.js';
 import type { OAuthServer, OAuthServerOptions } from './oauth-server.js';
 
 /**
@@ -150,10 +150,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const closing = new AbortController();
 
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject).listen(port, '127.0.0.1', resolve);
-  });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = await listenOnLoopback(server, port);
 
   const faults: Fault[] = [];
   const counts = { requests: 0, refreshRequests: 0, forwarded: 0, consumed: 0, invalidGrant: 0, abandoned: 0, replayed: 0 };
@@ -358,10 +355,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     close() {
       closing.abort();
-      return new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      return closeServer(server);
     },
   };
 }

@@ -1,6 +1,5 @@
 import { generateKeyPair } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import * as oauth from 'oauth4webapi';
 import Provider, { type KoaContext } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
+import { closeServer, listenOnLoopback } from './loopback.js';
 
 export interface OAuthServerOptions {
   /** Default 0: a random free port. */
@@ -113,10 +113,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
 
   // The issuer has to name the real port, so listen before the provider exists.
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject).listen(port, '127.0.0.1', resolve);
-  });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = await listenOnLoopback(server, port);
 
   // oidc-provider's own in-memory adapter, with room for long test runs (its default keeps ~1000 entries).
   const store = new LRU({ maxSize: 100_000 });
@@ -261,11 +258,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       hook = next;
     },
     refreshOutside: refresh,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

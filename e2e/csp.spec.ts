@@ -11,8 +11,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page } from '@playwright/test';
+import { closeServer, listenOnLoopback } from '../dev/loopback.js';
 import { startOAuthServer, type OAuthServer } from '../dev/oauth-server.js';
 import { resolveAppFile } from '../src/main/app-protocol.js';
 import { appContentSecurityPolicy } from '../src/main/csp.js';
@@ -35,8 +35,7 @@ async function serveWithCsp(csp: () => string): Promise<{ origin: string; server
       () => res.writeHead(404).end(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { origin: await listenOnLoopback(server), server };
 }
 
 async function openUnderCsp(
@@ -68,7 +67,7 @@ async function openUnderCsp(
     oauth,
     close: async () => {
       await oauth.close();
-      await new Promise<void>((resolve) => site.server.close(() => resolve()));
+      await closeServer(site.server);
     },
   };
 }
