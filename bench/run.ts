@@ -94,9 +94,9 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
       ),
     ),
   );
-  // Checked at the server, not taken from the contestant: does userinfo accept each window's token?
+  // Checked at the server, not taken from the contestant: was each window's token issued and never revoked?
   const tokens = [...new Set(results.flatMap((r) => (r.ok ? [r.token] : [])))];
-  const accepted = new Set((await Promise.all(tokens.map(async (t) => ((await oauth.accessTokenWorks(t)) ? [t] : [])))).flat());
+  const accepted = new Set((await Promise.all(tokens.map(async (t) => ((await oauth.accessTokenValid(t)) ? [t] : [])))).flat());
   const stats = oauth.stats();
   const working = results.filter((r) => r.ok && accepted.has(r.token));
   const errors: Record<string, number> = {};

@@ -60,7 +60,7 @@ test('without faults the gateway is transparent: discovery names the gateway, re
   expect(response.status).toBe(200);
   const rotated = (await response.json()) as Record<string, unknown>;
   expect(rotated['refresh_token']).not.toBe(session['refresh_token']);
-  expect(await up.accessTokenWorks(str(rotated['access_token']))).toBe(true);
+  expect(await up.accessTokenValid(str(rotated['access_token']))).toBe(true);
 
   const userinfo = await fetch(str(as.userinfo_endpoint), { headers: { authorization: `Bearer ${str(rotated['access_token'])}` } });
   expect(userinfo.status).toBe(200);
@@ -248,8 +248,8 @@ test('github: 8 h / 6 month lifetimes, JSON only when accepted, the old access t
   expect(json.headers.get('content-type')).toContain('application/json');
   const rotated = (await json.json()) as Record<string, unknown>;
   expect(rotated).toMatchObject({ expires_in: 28_800, refresh_token_expires_in: 15_897_600, token_type: 'bearer' });
-  expect(await up.accessTokenWorks(str(session['access_token']))).toBe(false);
-  expect(await up.accessTokenWorks(str(rotated['access_token']))).toBe(true);
+  expect(await up.accessTokenValid(str(session['access_token']))).toBe(false);
+  expect(await up.accessTokenValid(str(rotated['access_token']))).toBe(true);
 
   // Basic auth, and no JSON in Accept: a form-encoded answer, as GitHub sends by default.
   const form = await refresh(gw, str(rotated['refresh_token']), {
@@ -259,8 +259,8 @@ test('github: 8 h / 6 month lifetimes, JSON only when accepted, the old access t
   const again = new URLSearchParams(await form.text());
   expect(again.get('token_type')).toBe('bearer');
   expect(again.get('expires_in')).toBe('28800');
-  expect(await up.accessTokenWorks(str(rotated['access_token']))).toBe(false);
-  expect(await up.accessTokenWorks(str(again.get('access_token')))).toBe(true);
+  expect(await up.accessTokenValid(str(rotated['access_token']))).toBe(false);
+  expect(await up.accessTokenValid(str(again.get('access_token')))).toBe(true);
   expect(gw.stats()).toMatchObject({ forwarded: 2, consumed: 2, invalidGrant: 0 });
 });
 
@@ -279,7 +279,7 @@ test('github: reuse is answered bad_refresh_token in HTTP 200 and revokes nothin
   expect(formError.status).toBe(200);
   expect(new URLSearchParams(await formError.text()).get('error')).toBe('bad_refresh_token');
   expect(gw.stats()).toMatchObject({ forwarded: 3, consumed: 1, invalidGrant: 2, grantsRevoked: 0 });
-  expect(await up.accessTokenWorks(str(rotated.body['access_token']))).toBe(true);
+  expect(await up.accessTokenValid(str(rotated.body['access_token']))).toBe(true);
   expect((await refreshJson(gw, str(rotated.body['refresh_token']), { headers: accept })).body).toHaveProperty('access_token');
 });
 
@@ -328,8 +328,8 @@ test('grace: a lost answer is recovered within the window; reuse after it revoke
   expect(again.status).toBe(200);
   expect(again.body['access_token']).not.toBe(recovered.body['access_token']); // fresh tokens, not a replay
   expect(gw.stats()).toMatchObject({ refreshRequests: 3, forwarded: 3, consumed: 3, replayed: 2 });
-  expect(await up.accessTokenWorks(str(recovered.body['access_token']))).toBe(true);
-  expect(await up.accessTokenWorks(str(again.body['access_token']))).toBe(true);
+  expect(await up.accessTokenValid(str(recovered.body['access_token']))).toBe(true);
+  expect(await up.accessTokenValid(str(again.body['access_token']))).toBe(true);
   const next = await refreshJson(gw, str(again.body['refresh_token']));
   expect(next.status).toBe(200);
 
@@ -339,7 +339,7 @@ test('grace: a lost answer is recovered within the window; reuse after it revoke
     body: expect.objectContaining({ error: 'invalid_grant' }),
   });
   expect(gw.stats()).toMatchObject({ forwarded: 5, consumed: 4, invalidGrant: 1, grantsRevoked: 1 });
-  expect(await up.accessTokenWorks(str(next.body['access_token']))).toBe(false);
+  expect(await up.accessTokenValid(str(next.body['access_token']))).toBe(false);
 });
 
 test('non-rotating: the same refresh token keeps working and answers carry none', async () => {
@@ -351,9 +351,9 @@ test('non-rotating: the same refresh token keeps working and answers carry none'
   for (const { status, body } of answers) {
     expect(status).toBe(200);
     expect(body).not.toHaveProperty('refresh_token');
-    expect(await up.accessTokenWorks(str(body['access_token']))).toBe(true);
+    expect(await up.accessTokenValid(str(body['access_token']))).toBe(true);
   }
-  expect(await up.accessTokenWorks(str(session['access_token']))).toBe(true);
+  expect(await up.accessTokenValid(str(session['access_token']))).toBe(true);
   expect(gw.stats()).toMatchObject({ forwarded: 3, consumed: 0, invalidGrant: 0, grantsRevoked: 0 });
   expect(up.stats()).toMatchObject({ refreshSucceeded: 3 });
 });

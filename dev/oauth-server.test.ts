@@ -31,12 +31,12 @@ test('mintSession gives a working session whose refresh token rotates', async ()
   const s = await start();
   const session = await s.mintSession();
   expect(session).toMatchObject({ token_type: 'bearer', expires_in: 3600, scope: 'openid offline_access' });
-  expect(await s.accessTokenWorks(str(session['access_token']))).toBe(true);
+  expect(await s.accessTokenValid(str(session['access_token']))).toBe(true);
   expect(s.stats().refreshRequests).toBe(0);
 
   const rotated = await s.refreshOutside(str(session['refresh_token']));
   expect(str(rotated['refresh_token'])).not.toBe(session['refresh_token']);
-  expect(await s.accessTokenWorks(str(rotated['access_token']))).toBe(true);
+  expect(await s.accessTokenValid(str(rotated['access_token']))).toBe(true);
   expect(s.stats()).toEqual({
     refreshRequests: 1,
     refreshSucceeded: 1,
@@ -56,7 +56,7 @@ test("reuse 'revoke': reusing a consumed refresh token kills the whole grant", a
 
   await expect(s.refreshOutside(str(first['refresh_token']))).rejects.toMatchObject(invalidGrant);
   expect(s.stats()).toMatchObject({ refreshRequests: 2, refreshSucceeded: 1, invalidGrant: 1, grantsRevoked: 1 });
-  expect(await s.accessTokenWorks(str(newest['access_token']))).toBe(false);
+  expect(await s.accessTokenValid(str(newest['access_token']))).toBe(false);
   await expect(s.refreshOutside(str(newest['refresh_token']))).rejects.toMatchObject(invalidGrant);
 });
 
@@ -71,27 +71,44 @@ test("reuse 'reject': reusing a consumed refresh token fails but the grant lives
 
   await expect(s.refreshOutside(str(first['refresh_token']))).rejects.toMatchObject(invalidGrant);
   expect(seen.map((info) => info.consumed)).toEqual([false, true]);
-  expect(await s.accessTokenWorks(str(newest['access_token']))).toBe(true);
+  expect(await s.accessTokenValid(str(newest['access_token']))).toBe(true);
   const next = await s.refreshOutside(str(newest['refresh_token']));
-  expect(await s.accessTokenWorks(str(next['access_token']))).toBe(true);
+  expect(await s.accessTokenValid(str(next['access_token']))).toBe(true);
   expect(s.stats()).toMatchObject({ refreshRequests: 3, refreshSucceeded: 2, invalidGrant: 1, grantsRevoked: 0 });
 });
 
-test('an expired access token is rejected at userinfo; its refresh token still works', async () => {
+/** The resource server's own answer, which depends on the clock. */
+async function userinfoStatus(s: OAuthServer, accessToken: string): Promise<number> {
+  const response = await fetch(s.userinfoEndpoint, { headers: { authorization: `Bearer ${accessToken}` } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+test('an expired access token is refused at userinfo but still counts as valid (issued, not revoked); its refresh token still works', async () => {
   const s = await start({ accessTokenTtlSeconds: 2 });
   const session = await s.mintSession();
   const receivedAt = Date.now();
   const expiresIn = Number(session['expires_in']);
   expect(expiresIn).toBeGreaterThan(0);
   expect(expiresIn).toBeLessThanOrEqual(2);
-  expect(await s.accessTokenWorks(str(session['access_token']))).toBe(true);
+  const accessToken = str(session['access_token']);
+  expect(await userinfoStatus(s, accessToken)).toBe(200);
 
   await sleep(Math.max(0, receivedAt + expiresIn * 1000 - Date.now()));
-  await expect
-    .poll(() => s.accessTokenWorks(str(session['access_token'])), { timeout: 2_000, intervals: [100] })
-    .toBe(false);
+  await expect.poll(() => userinfoStatus(s, accessToken), { timeout: 2_000, intervals: [100] }).toBe(401);
+  expect(await s.accessTokenValid(accessToken)).toBe(true);
   const renewed = await s.refreshOutside(str(session['refresh_token']));
-  expect(await s.accessTokenWorks(str(renewed['access_token']))).toBe(true);
+  expect(await userinfoStatus(s, str(renewed['access_token']))).toBe(200);
+});
+
+test('accessTokenValid is false for a token the server never issued and for a revoked one', async () => {
+  const s = await start();
+  const accessToken = str((await s.mintSession())['access_token']);
+  expect(await s.accessTokenValid(accessToken)).toBe(true);
+  expect(await s.accessTokenValid(`${accessToken}x`)).toBe(false);
+  await s.revokeAccessToken(accessToken);
+  expect(await s.accessTokenValid(accessToken)).toBe(false);
+  expect(await userinfoStatus(s, accessToken)).toBe(401);
 });
 
 test('CORS: allowed origins get Access-Control-Allow-Origin, others do not', async () => {
@@ -166,7 +183,7 @@ test('onRefreshRequest holds a request while another party rotates the token', a
     { refreshToken: session['refresh_token'], consumed: false },
   ]);
   expect(s.stats()).toMatchObject({ invalidGrant: 1, grantsRevoked: 1 });
-  expect(await s.accessTokenWorks(str(winner['access_token']))).toBe(false);
+  expect(await s.accessTokenValid(str(winner['access_token']))).toBe(false);
 
   s.onRefreshRequest(undefined);
   await s.refreshOutside(str((await s.mintSession())['refresh_token']));
@@ -279,7 +296,7 @@ test('authorization code + PKCE through the devInteractions login and consent pa
   );
   expect(oauth.getValidatedIdTokenClaims(tokens)?.sub).toBe('alice');
   expect(tokens.refresh_token).toEqual(expect.any(String));
-  expect(await s.accessTokenWorks(tokens.access_token)).toBe(true);
+  expect(await s.accessTokenValid(tokens.access_token)).toBe(true);
   const refreshed = await s.refreshOutside(str(tokens.refresh_token));
-  expect(await s.accessTokenWorks(str(refreshed['access_token']))).toBe(true);
+  expect(await s.accessTokenValid(str(refreshed['access_token']))).toBe(true);
 });

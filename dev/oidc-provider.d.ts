@@ -68,18 +68,22 @@ declare module 'oidc-provider' {
   }
 
   export interface AccessToken {
+    readonly grantId: string;
     destroy(): Promise<void>;
   }
 
   export default class Provider {
     constructor(issuer: string, configuration: Configuration);
     readonly Client: { find(id: string): Promise<Client | undefined> };
-    readonly Grant: new (init: { accountId: string; clientId: string }) => Grant;
+    readonly Grant: {
+      new (init: { accountId: string; clientId: string }): Grant;
+      find(id: string): Promise<Grant | undefined>;
+    };
     readonly RefreshToken: {
       new (init: { accountId: string; client: Client; grantId: string; scope: string; gty: string }): RefreshToken;
       find(value: string, options: { ignoreExpiration: boolean }): Promise<RefreshToken | undefined>;
     };
-    readonly AccessToken: { find(value: string): Promise<AccessToken | undefined> };
+    readonly AccessToken: { find(value: string, options: { ignoreExpiration: boolean }): Promise<AccessToken | undefined> };
     urlFor(route: 'token' | 'userinfo'): string;
     use(middleware: Middleware): this;
     on(event: 'grant.revoked', listener: () => void): this;
@@ -99,7 +103,8 @@ declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
   import type LRU from 'oidc-provider/lib/helpers/lru.js';
 
   export default class MemoryAdapter implements Adapter {
-    constructor(model: string, store: LRU);
+    /** Entries are stored `retainSeconds` past their expiry (oidc-provider calls it clock tolerance). */
+    constructor(model: string, store: LRU, retainSeconds?: number);
     find(id: string): Promise<unknown>;
   }
 }

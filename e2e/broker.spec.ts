@@ -175,7 +175,7 @@ test('an embedded view of another origin gets only an access token, for the allo
       expect(tokens.size).toBe(1);
       const [token] = tokens;
       expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
-      expect(await oauth.accessTokenWorks(token!)).toBe(true);
+      expect(await oauth.accessTokenValid(token!)).toBe(true);
 
       // The allowlisted API got the bearer token; the other host got no Authorization at all.
       expect(viewResults.fromApi).toEqual({ path: '/api/repos', authorized: true });

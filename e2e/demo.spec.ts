@@ -17,7 +17,7 @@ test('the demo signs in through the real login and consent pages, and every wind
   await expect(watcher!.locator('#status')).toHaveText('signed-in');
   await expect(watcher!.locator('#generation')).toHaveText('1');
   const token = await watcher!.evaluate(() => window.tokenherdDemo.token());
-  expect(token.ok && (await oauth.accessTokenWorks(token.token))).toBe(true);
+  expect(token.ok && (await oauth.accessTokenValid(token.token))).toBe(true);
   await watcher!.click('#call');
   await expect(watcher!.locator('#last-call')).toHaveText('userinfo: HTTP 200');
   await signer!.click('#sign-out');

@@ -61,7 +61,7 @@ test.describe('transient failures (scenarios 10, 11)', () => {
     expect(hung).toMatchObject({ ok: false, code: 'TRANSIENT', message: expect.stringContaining('1000 ms') });
     expect(await lockState(page!)).toEqual({ held: 0, pending: 0 });
     const next = await token(page!);
-    expect(next.ok && (await oauth.accessTokenWorks(next.token))).toBe(true);
+    expect(next.ok && (await oauth.accessTokenValid(next.token))).toBe(true);
     expect(gateway!.stats()).toMatchObject({ refreshRequests: 2, forwarded: 1, grantsRevoked: 0 });
   });
 });
@@ -111,7 +111,7 @@ test.describe('a provider with a reuse grace window (Auth0 overlap, Okta grace)'
     gateway!.script({ forward: true, then: 'reset' });
     const results = await app.tokensAtExpiry(pages);
     expect(new Set(results.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
-    expect(results[0]!.ok && (await oauth.accessTokenWorks(results[0]!.token))).toBe(true);
+    expect(results[0]!.ok && (await oauth.accessTokenValid(results[0]!.token))).toBe(true);
     expect(gateway!.stats()).toMatchObject({ refreshRequests: 2, consumed: 2, replayed: 1, grantsRevoked: 0 });
   });
 
@@ -126,7 +126,7 @@ test.describe('a provider with a reuse grace window (Auth0 overlap, Okta grace)'
     // Right away, inside the window: the replayed answer carries the access token issued to the closed leader.
     const results = await Promise.all(pages.slice(1).map((page) => page.evaluate(() => window.tokenherdDemo.tokenAt(0, { forceRefresh: true }))));
     expect(new Set(results.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
-    expect(results[0]!.ok && (await oauth.accessTokenWorks(results[0]!.token))).toBe(true);
+    expect(results[0]!.ok && (await oauth.accessTokenValid(results[0]!.token))).toBe(true);
     expect(gateway!.stats()).toMatchObject({ replayed: 1, grantsRevoked: 0 });
   });
 });
@@ -143,10 +143,10 @@ test.describe('GitHub (scenario 21)', () => {
     for (let expiry = 1; expiry <= 2; expiry++) {
       const results = await app.tokensAtExpiry(pages);
       expect(new Set(results.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
-      expect(results[0]!.ok && (await oauth.accessTokenWorks(results[0]!.token))).toBe(true);
+      expect(results[0]!.ok && (await oauth.accessTokenValid(results[0]!.token))).toBe(true);
       expect(gateway!.stats()).toMatchObject({ refreshRequests: expiry, consumed: expiry, grantsRevoked: 0 });
     }
-    expect(before.ok && (await oauth.accessTokenWorks(before.token))).toBe(false);
+    expect(before.ok && (await oauth.accessTokenValid(before.token))).toBe(false);
   });
 
   test('bad_refresh_token in an HTTP 200 body is a rejection: SESSION_EXPIRED, not an invalid response', async ({ app, oauth }) => {
@@ -250,7 +250,7 @@ test.describe('lifecycle (scenarios 2, 13, 14, 15)', () => {
     expect(await stored(page!)).not.toHaveProperty('refreshInFlight');
     await context.setOffline(false);
     const back = await token(page!);
-    expect(back.ok && (await oauth.accessTokenWorks(back.token))).toBe(true);
+    expect(back.ok && (await oauth.accessTokenValid(back.token))).toBe(true);
   });
 
   test('a lock holder that never returns: waiters give up with LOCK_TIMEOUT, nobody steals, and the session is kept', async ({ app, oauth }) => {
@@ -330,7 +330,7 @@ test('clock skew: a local clock hours off neither loops nor signs out (scenario 
   for (let expiry = 1; expiry <= 2; expiry++) {
     const results = await app.tokensAtExpiry(pages);
     expect(new Set(results.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
-    expect(results[0]!.ok && (await oauth.accessTokenWorks(results[0]!.token))).toBe(true);
+    expect(results[0]!.ok && (await oauth.accessTokenValid(results[0]!.token))).toBe(true);
     expect(oauth.stats().refreshRequests).toBe(expiry);
   }
 });

@@ -14,7 +14,7 @@ for (const windows of [2, 8, 32]) {
       const tokens = new Set(results.map((r) => (r.ok ? r.token : '')));
       expect(tokens.size).toBe(1);
       expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
-      expect(await oauth.accessTokenWorks([...tokens][0]!)).toBe(true);
+      expect(await oauth.accessTokenValid([...tokens][0]!)).toBe(true);
     }
     expect(oauth.stats().grantsRevoked).toBe(0);
     const generations = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.coordinator.getState().generation)));
@@ -46,6 +46,6 @@ test('the window holding the lock is closed mid-refresh: another window complete
   expect(survived.filter((r) => !r.ok)).toEqual([]);
   const tokens = new Set(survived.map((r) => (r.ok ? r.token : '')));
   expect(tokens.size).toBe(1);
-  expect(await oauth.accessTokenWorks([...tokens][0]!)).toBe(true);
+  expect(await oauth.accessTokenValid([...tokens][0]!)).toBe(true);
   expect(oauth.stats()).toMatchObject({ refreshAbandoned: 1, refreshSucceeded: 1, invalidGrant: 0, grantsRevoked: 0 });
 });

@@ -91,7 +91,7 @@ test('N pages with sealing: one refresh per expiry, IndexedDB only ever holds se
     const tokens = new Set(results.map((r) => (r.ok ? r.token : '')));
     expect(tokens.size).toBe(1);
     expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
-    expect(await oauth.accessTokenWorks([...tokens][0]!)).toBe(true);
+    expect(await oauth.accessTokenValid([...tokens][0]!)).toBe(true);
     const raw = await rawRecord(pages[0]!);
     expect(raw?.generation).toBe(1 + expiry);
     const sealed = raw?.tokens?.refreshToken ?? '';

@@ -59,7 +59,7 @@ test('a second browser context (another storage partition) is unaffected by the 
     await pages[0]!.evaluate(() => window.tokenherdDemo.coordinator.signOut());
     await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-out')));
     const kept = await alone!.evaluate(() => window.tokenherdDemo.token());
-    expect(kept.ok && (await oauth.accessTokenWorks(kept.token))).toBe(true);
+    expect(kept.ok && (await oauth.accessTokenValid(kept.token))).toBe(true);
     expect(await alone!.evaluate(state)).toMatchObject({ status: 'signed-in', generation: 2 });
   } finally {
     await isolated.close();
@@ -94,7 +94,7 @@ test.describe('a provider that rejects reuse without revoking (GitHub-like)', ()
     });
     const result = await coordinated!.evaluate(() => window.tokenherdDemo.tokenAt(0, { forceRefresh: true }));
     expect(oauth.stats()).toMatchObject({ refreshRequests: 2, refreshSucceeded: 1, invalidGrant: 1, grantsRevoked: 0 });
-    expect(result.ok && (await oauth.accessTokenWorks(result.token))).toBe(true);
+    expect(result.ok && (await oauth.accessTokenValid(result.token))).toBe(true);
     expect(await coordinated!.evaluate(readRecord, SESSION_KEY)).toMatchObject({ state: 'active', generation: 2 });
     const changes = await coordinated!.evaluate(() =>
       window.tokenherdDemo.events.flatMap((e) => (e.type === 'session-changed' ? [e.change] : [])),

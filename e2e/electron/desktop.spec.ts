@@ -136,7 +136,7 @@ if (!binary.ok) {
       const tokens = await tokensAtExpiry(pages);
       expect(new Set(tokens).size).toBe(1);
       expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
-      expect(await oauth.accessTokenWorks(tokens[0]!)).toBe(true);
+      expect(await oauth.accessTokenValid(tokens[0]!)).toBe(true);
       const fromMain = await app.evaluate(() => (globalThis as Hooked).tokenherdMain.getAccessToken('demo'));
       expect(fromMain).toBe(tokens[0]);
     }
