@@ -8,10 +8,9 @@
 import type { BrowserContext, Page } from '@playwright/test';
 import { handleIpc } from '../src/main/ipc.js';
 import { createMainSealer } from '../src/main/sealing.js';
-import { connectRenderer, createFakeIpcMain, createFakeSafeStorage, fakeEvent } from '../src/main/test-support.js';
-import { createTrustRegistry } from '../src/main/trust.js';
-import { createDesktopAppBridge } from '../src/preload/bridges.js';
+import { createFakeSafeStorage } from '../src/main/test-support.js';
 import { SEALED_PREFIX } from '../src/renderer/sealed-store.js';
+import { createMainSide } from './support/desktop.js';
 import { SESSION_KEY, expect, test } from './support/fixtures.js';
 
 // Long enough that a token checked right after a loaded machine's refresh has not expired yet.
@@ -19,24 +18,12 @@ test.use({ serverOptions: { accessTokenTtlSeconds: 5 } });
 
 /** One "machine": its keychain, and the main process's seal/unseal handlers for app pages of `appOrigin`. */
 async function installSealing(context: BrowserContext, appOrigin: string) {
-  const ipcMain = createFakeIpcMain();
-  const trust = createTrustRegistry({ appOrigins: [appOrigin] });
+  const main = createMainSide(appOrigin);
   const sealer = createMainSealer(createFakeSafeStorage(), 'linux');
-  const appOnly = (event: Parameters<typeof trust.isAppSender>[0]) => trust.isAppSender(event);
-  handleIpc(ipcMain, 'tokenherd:seal', { trust: appOnly, handle: ({ text }) => ({ sealed: sealer.seal(text) }) });
-  handleIpc(ipcMain, 'tokenherd:unseal', { trust: appOnly, handle: ({ sealed }) => ({ text: sealer.unseal(sealed) }) });
-  const ids = new Map<Page, number>();
-  const bridgeFor = (page: Page, frameUrl: string) => {
-    let id = ids.get(page);
-    if (id === undefined) {
-      id = 100 + ids.size;
-      ids.set(page, id);
-      trust.register(id, 'app'); // as the main process registers the windows it creates
-    }
-    return createDesktopAppBridge(connectRenderer(ipcMain, fakeEvent(id, frameUrl)), []);
-  };
-  await context.exposeBinding('tokenherdTestSeal', (caller, text: string) => bridgeFor(caller.page, caller.frame.url()).seal(text));
-  await context.exposeBinding('tokenherdTestUnseal', (caller, sealed: string) => bridgeFor(caller.page, caller.frame.url()).unseal(sealed));
+  handleIpc(main.ipcMain, 'tokenherd:seal', { trust: main.appOnly, handle: ({ text }) => ({ sealed: sealer.seal(text) }) });
+  handleIpc(main.ipcMain, 'tokenherd:unseal', { trust: main.appOnly, handle: ({ sealed }) => ({ text: sealer.unseal(sealed) }) });
+  await context.exposeBinding('tokenherdTestSeal', (caller, text: string) => main.bridgeFor(caller.page, caller.frame.url()).seal(text));
+  await context.exposeBinding('tokenherdTestUnseal', (caller, sealed: string) => main.bridgeFor(caller.page, caller.frame.url()).unseal(sealed));
   return sealer;
 }
 
