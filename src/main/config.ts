@@ -9,6 +9,7 @@ import { APP_ORIGIN } from './app-protocol.js';
 import { parseBrokerConfig, type BrokerConfig } from './broker.js';
 import { isLoopbackHttp, originOf } from './origins.js';
 import { DEFAULT_SIGN_IN_REDIRECT } from './sign-in.js';
+import { parseTokenRelayConfig, type TokenRelayConfig } from './token-relay.js';
 
 export interface DesktopConfig {
   /** The OAuth issuer the app windows' coordinators refresh against. */
@@ -24,6 +25,8 @@ export interface DesktopConfig {
   readonly initialWindows: number;
   readonly signInRedirect: string;
   readonly broker: BrokerConfig;
+  /** Set by TOKENHERD_TOKEN_ENDPOINT: app windows refresh through the main process (see token-relay.ts). */
+  readonly tokenRelay?: TokenRelayConfig;
   /** The page the embedded view (View > Embedded View) shows, if any. */
   readonly embeddedUrl?: string;
   /** Origins the embedded view may navigate to. */
@@ -94,6 +97,20 @@ export function readDesktopConfig(env: Env): DesktopConfig {
   const query = env['TOKENHERD_APP_QUERY'];
   if (query !== undefined && query !== '') appQuery = Object.fromEntries(new URLSearchParams(query));
 
+  // A token endpoint that pages cannot use (no CORS, a client secret): the main process relays to it.
+  const tokenEndpoint = env['TOKENHERD_TOKEN_ENDPOINT'];
+  let tokenRelay: TokenRelayConfig | undefined;
+  if (tokenEndpoint !== undefined && tokenEndpoint !== '') {
+    try {
+      tokenRelay = parseTokenRelayConfig({ tokenEndpoint, clientSecret: env['TOKENHERD_CLIENT_SECRET'] });
+    } catch (error) {
+      fail(`TOKENHERD_TOKEN_ENDPOINT / TOKENHERD_CLIENT_SECRET: ${(error as Error).message}`);
+    }
+    appQuery = { ...appQuery, token_endpoint: tokenRelay.tokenEndpoint, relay: '1' };
+  } else if (env['TOKENHERD_CLIENT_SECRET'] !== undefined) {
+    fail('TOKENHERD_CLIENT_SECRET needs TOKENHERD_TOKEN_ENDPOINT: the secret is only ever sent by the main process');
+  }
+
   return {
     issuer,
     issuerOrigin: issuerUrl.origin,
@@ -104,6 +121,7 @@ export function readDesktopConfig(env: Env): DesktopConfig {
     initialWindows: windows,
     signInRedirect,
     broker,
+    ...(tokenRelay !== undefined && { tokenRelay }),
     ...(embeddedUrl !== undefined && { embeddedUrl }),
     embeddedNavigation: new Set([...(embeddedOrigin === undefined ? [] : [embeddedOrigin]), ...broker.providers.flatMap((p) => [...p.viewOrigins])]),
     appQuery,

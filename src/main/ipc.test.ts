@@ -121,6 +121,9 @@ test.describe('payload validation', () => {
     expect(validateRequest['tokenherd:broker-answer']({ id: 'a1', ok: true, accessToken: 'at', refreshToken: 'rt' })).toBe(false);
     expect(validateRequest['tokenherd:broker-answer']({ id: 'a1', ok: false, code: 'MADE_UP', message: '' })).toBe(false);
     expect(validateRequest['tokenherd:broker-answer']({ id: 'a1', ok: true, accessToken: 'at' })).toBe(true);
+    expect(validateRequest['tokenherd:token-request']({ url: 'https://github.com/login/oauth/access_token', body: 'x'.repeat(16_385) })).toBe(false);
+    expect(validateRequest['tokenherd:token-request']({ url: 'https://github.com/login/oauth/access_token', body: 'a=b', method: 'GET' })).toBe(false);
+    expect(validateRequest['tokenherd:token-request']({ url: 'https://github.com/login/oauth/access_token', body: 'a=b' })).toBe(true);
   });
 
   test('an unexpected handler failure answers INTERNAL without its detail; the detail goes to the log', async () => {

@@ -3,7 +3,7 @@
  * Electron at runtime. It wires Electron objects to the small modules next to
  * it, whose decisions are tested in Node:
  * config.ts, trust.ts, ipc.ts, sealing.ts, broker.ts, renderer-token-source.ts,
- * navigation.ts, csp.ts, app-protocol.ts, sign-in.ts, single-instance.ts.
+ * token-relay.ts, navigation.ts, csp.ts, app-protocol.ts, sign-in.ts, single-instance.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import { createRendererTokenSource, planBackgroundWindow } from './renderer-toke
 import { createMainSealer } from './sealing.js';
 import { checkAuthorizationUrl, matchRedirect } from './sign-in.js';
 import { focusForSecondInstance } from './single-instance.js';
+import { createTokenRelay } from './token-relay.js';
 import { createTrustRegistry } from './trust.js';
 
 const EMBEDDED_PARTITION = 'persist:tokenherd-embedded';
@@ -277,6 +278,7 @@ function start(): void {
         return null;
       },
     });
+    handleIpc(ipcMain, 'tokenherd:token-request', { trust: appOnly, onProblem, handle: createTokenRelay(config.tokenRelay) });
     handleIpc(ipcMain, 'tokenherd:view-access-token', {
       trust: (event) => trust.embeddedOrigin(event) !== undefined,
       onProblem,

@@ -167,6 +167,20 @@ test.describe('configuration', () => {
       /wildcards/,
     );
     expect(() => readDesktopConfig({ TOKENHERD_WINDOWS: '-1' })).toThrow(/TOKENHERD_WINDOWS/);
+    expect(() => readDesktopConfig({ TOKENHERD_TOKEN_ENDPOINT: 'http://github.com/login/oauth/access_token' })).toThrow(/TOKENHERD_TOKEN_ENDPOINT/);
+    expect(() => readDesktopConfig({ TOKENHERD_CLIENT_SECRET: 'secret' })).toThrow(/needs TOKENHERD_TOKEN_ENDPOINT/);
+  });
+  test('a token endpoint to relay to: the main process keeps the secret, the pages are told to relay', () => {
+    const config = readDesktopConfig({
+      TOKENHERD_ISSUER: 'https://github.com',
+      TOKENHERD_TOKEN_ENDPOINT: 'https://github.com/login/oauth/access_token',
+      TOKENHERD_CLIENT_SECRET: 'app-secret',
+    });
+    expect(config.tokenRelay).toEqual({ tokenEndpoint: 'https://github.com/login/oauth/access_token', clientSecret: 'app-secret' });
+    const page = appPageUrl(config, { window: '1', role: 'window' });
+    expect(Object.fromEntries(new URL(page).searchParams)).toMatchObject({ token_endpoint: 'https://github.com/login/oauth/access_token', relay: '1' });
+    expect(page).not.toContain('app-secret');
+    expect(readDesktopConfig({}).tokenRelay).toBeUndefined();
   });
 });
 

@@ -40,6 +40,7 @@ export function createDesktopAppBridge(ipc: IpcRendererLike, argv: readonly stri
     seal: async (text) => map(await invokeIpc(ipc, 'tokenherd:seal', { text }), (r) => r.sealed),
     unseal: async (sealed) => map(await invokeIpc(ipc, 'tokenherd:unseal', { sealed }), (r) => r.text),
     signIn: async (authorizationUrl) => map(await invokeIpc(ipc, 'tokenherd:sign-in', { authorizationUrl }), (r) => r.callbackUrl),
+    relayTokenRequest: ({ url, body }) => invokeIpc(ipc, 'tokenherd:token-request', { url, body }),
     serveTokenRequests(sessionKey, answer) {
       const listener = (_event: unknown, request: unknown): void => {
         if (!isBrokerRequest(request) || request.sessionKey !== sessionKey) return;

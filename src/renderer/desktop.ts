@@ -7,6 +7,7 @@ import {
   DesktopError,
   IpcErrorCode,
   desktopErrorCode,
+  isRelayedTokenResponse,
   type BrokerAnswer,
   type DesktopAppBridge,
   type IpcResult,
@@ -27,6 +28,25 @@ export function sealerFromBridge(bridge: Pick<DesktopAppBridge, 'seal' | 'unseal
   return {
     seal: async (text) => unwrap(await bridge.seal(text)),
     unseal: async (sealed) => unwrap(await bridge.unseal(sealed)),
+  };
+}
+
+/**
+ * A `fetch` for the coordinator's token endpoint requests (`tokenEndpointFetch`)
+ * that has the main process send them (src/main/token-relay.ts): for a provider
+ * whose token endpoint allows no CORS, with the client secret kept out of the
+ * window. It carries POSTs only, so set `tokenEndpoint` (no discovery). A failure
+ * of the relay rejects, as a network error would.
+ */
+export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    if (request.method !== 'POST') {
+      throw new TypeError(`the token relay carries token endpoint POSTs only, not ${request.method} ${request.url}: set tokenEndpoint, so no discovery is needed`);
+    }
+    const answer = unwrap(await bridge.relayTokenRequest({ url: request.url, body: await request.text() }));
+    if (!isRelayedTokenResponse(answer)) throw new TypeError('the token relay answered something that is not a token endpoint response');
+    return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
 }
 

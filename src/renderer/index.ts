@@ -26,6 +26,12 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
   /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
   readonly fetch?: typeof fetch;
   /**
+   * Used for token endpoint requests (and discovery) instead of `fetch`. In the Electron
+   * shell, `relayedFetch(window.tokenherdDesktop)` has the main process send them: for a
+   * provider whose token endpoint allows no CORS (GitHub's), which a page cannot use.
+   */
+  readonly tokenEndpointFetch?: typeof fetch;
+  /**
    * Seals the refresh token at rest (see sealed-store.ts). In the Electron shell:
    * `sealerFromBridge(window.tokenherdDesktop)`, the OS keychain through the main
    * process. Without it, IndexedDB holds the refresh token in plaintext.
@@ -102,6 +108,9 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
     throw invalid('sealer must be an object with seal and unseal functions');
   }
+  for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
+  }
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
     throw new TokenHerdError(
@@ -125,7 +134,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
       client: { ...client, token_endpoint_auth_method: method },
       allowInsecureRequests: allowInsecure,
-      fetch: fetchImpl,
+      fetch: options.tokenEndpointFetch ?? fetchImpl,
     }),
     network: {
       isOnline: () => navigator.onLine,
@@ -169,5 +178,12 @@ export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type Tok
 export { createWebLocks } from './web-locks.js';
 // Electron shell: sealing at rest and the token broker's window side.
 export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
-export { DesktopError, answerTokenQuery, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
-export type { BrokerAnswer, DesktopAppBridge, EmbeddedViewBridge, TokenQuery } from '../shared/ipc-contract.js';
+export { DesktopError, answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
+export type {
+  BrokerAnswer,
+  DesktopAppBridge,
+  EmbeddedViewBridge,
+  RelayedTokenRequest,
+  RelayedTokenResponse,
+  TokenQuery,
+} from '../shared/ipc-contract.js';

@@ -20,6 +20,8 @@ test('options are validated at creation, each with a message that names the opti
     [{ ...valid, requestTimeoutMs: 0 }, /requestTimeoutMs/],
     [{ ...valid, retry: { maxDelayMs: 1, baseDelayMs: 10 } }, /retry.maxDelayMs/],
     [{ ...valid, databaseName: '' }, /databaseName/],
+    [{ ...valid, fetch: 'window.fetch' }, /fetch must be a function/],
+    [{ ...valid, tokenEndpointFetch: {} }, /tokenEndpointFetch must be a function/],
   ];
   for (const [options, message] of cases) {
     expect(() => createTokenCoordinator(options as TokenCoordinatorOptions), JSON.stringify(options)).toThrow(

@@ -82,6 +82,25 @@ export type BrokerAnswer =
 
 export type BrokerAnswerMessage = BrokerAnswer & { readonly id: string };
 
+/**
+ * A token endpoint request an app window asks the main process to send: for a
+ * provider whose token endpoint allows no CORS (GitHub's), and so that the
+ * client secret stays in the main process. `body` is the form the window's
+ * oauth4webapi built, without any client secret.
+ */
+export interface RelayedTokenRequest {
+  readonly url: string;
+  readonly body: string;
+}
+
+/** The provider's answer, as the window's `fetch` would have seen it. */
+export interface RelayedTokenResponse {
+  readonly status: number;
+  /** Only `content-type`, `retry-after` and `www-authenticate`: what the token endpoint client reads. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
 /** Channels the renderer invokes and the main process handles. */
 export interface IpcContract {
   /** App windows only. Encrypts with the OS keychain (Electron `safeStorage`); returns base64. */
@@ -94,6 +113,8 @@ export interface IpcContract {
   'tokenherd:broker-ready': { request: { readonly sessionKey: string; readonly ready: boolean }; response: null };
   /** App windows only: the answer to a `tokenherd:broker-request`, from the window that was asked. */
   'tokenherd:broker-answer': { request: BrokerAnswerMessage; response: null };
+  /** App windows only. Sends a refresh_token grant to the configured token endpoint, adding the client secret if one is configured. */
+  'tokenherd:token-request': { request: RelayedTokenRequest; response: RelayedTokenResponse };
   /** Embedded views of an origin the provider's allowlist names: an access token, nothing else. */
   'tokenherd:view-access-token': { request: { readonly provider: string }; response: { readonly accessToken: string } };
 }
@@ -113,6 +134,7 @@ export const IPC_CHANNELS = [
   'tokenherd:sign-in',
   'tokenherd:broker-ready',
   'tokenherd:broker-answer',
+  'tokenherd:token-request',
   'tokenherd:view-access-token',
 ] as const satisfies readonly IpcChannel[];
 export const BROKER_REQUEST_CHANNEL = 'tokenherd:broker-request' satisfies keyof IpcEvents;
@@ -121,6 +143,9 @@ export const BROKER_REQUEST_CHANNEL = 'tokenherd:broker-request' satisfies keyof
 export const MAX_SEALED_LENGTH = 65_536;
 export const MAX_URL_LENGTH = 8_192;
 export const MAX_MESSAGE_LENGTH = 1_000;
+/** A relayed token request's form, and a token endpoint's answer. */
+export const MAX_TOKEN_REQUEST_LENGTH = 16_384;
+export const MAX_TOKEN_RESPONSE_LENGTH = 65_536;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const PROVIDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -176,8 +201,21 @@ export const validateRequest: { readonly [C in IpcChannel]: (payload: unknown) =
   'tokenherd:broker-ready': (p): p is IpcRequest<'tokenherd:broker-ready'> =>
     exact(p, { sessionKey: string(MAX_SESSION_KEY_LENGTH), ready: boolean }),
   'tokenherd:broker-answer': isBrokerAnswerMessage,
+  'tokenherd:token-request': (p): p is IpcRequest<'tokenherd:token-request'> =>
+    exact(p, { url: string(MAX_URL_LENGTH), body: string(MAX_TOKEN_REQUEST_LENGTH) }),
   'tokenherd:view-access-token': (p): p is IpcRequest<'tokenherd:view-access-token'> => exact(p, { provider: matches(PROVIDER_ID) }),
 };
+
+const RELAYED_HEADERS = new Set(['content-type', 'retry-after', 'www-authenticate']);
+
+/** What the window accepts from the relay: a status a `Response` can have, the three headers, a bounded body. */
+export function isRelayedTokenResponse(value: unknown): value is RelayedTokenResponse {
+  const headers: Check = (v) =>
+    typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype &&
+    Object.entries(v).every(([name, text]) => RELAYED_HEADERS.has(name) && string(MAX_URL_LENGTH, 0)(text));
+  const status: Check = (v) => Number.isInteger(v) && (v as number) >= 200 && (v as number) <= 599;
+  return exact(value, { status, headers, body: string(MAX_TOKEN_RESPONSE_LENGTH, 0) });
+}
 
 /** Shape check of what comes back from an invoke (the renderer does not trust it blindly either). */
 export function isIpcResult(value: unknown): value is IpcResult<unknown> {
@@ -202,6 +240,8 @@ export interface DesktopAppBridge {
   unseal(sealed: string): Promise<IpcResult<string>>;
   /** Opens the sign-in window; resolves with the callback URL (code and state) the provider redirected to. */
   signIn(authorizationUrl: string): Promise<IpcResult<string>>;
+  /** Has the main process send a token endpoint request (see `relayedFetch`). */
+  relayTokenRequest(request: RelayedTokenRequest): Promise<IpcResult<RelayedTokenResponse>>;
   /** Answers the main process's token requests for `sessionKey` until the returned function is called. */
   serveTokenRequests(sessionKey: string, answer: (query: TokenQuery) => Promise<BrokerAnswer>): () => void;
 }

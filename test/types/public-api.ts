@@ -7,6 +7,8 @@ import type {
 import {
   createTokenCoordinator,
   isTokenHerdError,
+  relayedFetch,
+  type DesktopAppBridge,
   type CoordinatorState,
   type GetAccessTokenOptions,
   type SessionChange,
@@ -49,6 +51,7 @@ export type Checks = [
   Expect<Equal<ReturnType<TokenCoordinator['close']>, void>>,
   Expect<Equal<CoordinatorState['status'], 'unknown' | 'signed-in' | 'signed-out'>>,
   Expect<Equal<TokenCoordinatorOptions['sessionKey'], string>>,
+  Expect<Equal<TokenCoordinatorOptions['tokenEndpointFetch'], typeof fetch | undefined>>,
   Expect<Equal<Awaited<ReturnType<SessionStore['compareAndSet']>>, CompareAndSetResult>>,
 ];
 
@@ -63,6 +66,18 @@ createTokenCoordinator({ sessionKey: 'k', issuer: 'https://issuer.example', clie
 // Error guards narrow by code, so they also work on errors that crossed IPC or structured clone.
 export function narrows(error: unknown): ErrorCode | undefined {
   return isTokenHerdError(error) ? error.code : undefined;
+}
+
+// A CORS-less token endpoint (GitHub's) through the Electron main process: the window holds no client secret.
+export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
+  return createTokenCoordinator({
+    sessionKey: 'github',
+    issuer: 'https://github.com',
+    tokenEndpoint: 'https://github.com/login/oauth/access_token',
+    profile: 'github',
+    client: { client_id: 'Iv1.app', token_endpoint_auth_method: 'none' },
+    tokenEndpointFetch: relayedFetch(bridge),
+  });
 }
 
 // The core composes with any ports.

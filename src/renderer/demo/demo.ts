@@ -23,11 +23,19 @@ const grace = /^grace:(\d+)$/.exec(profile ?? '');
 const secret = params.get('client_secret');
 const numbers = (pairs: Array<[string, string]>) =>
   Object.fromEntries(pairs.flatMap(([query, option]) => (params.has(query) ? [[option, Number(params.get(query))]] : [])));
+const tokenEndpoint = params.get('token_endpoint');
 const coordinator = createTokenCoordinator({
   ...(desktop.sealer && { sealer: desktop.sealer }),
   sessionKey,
   issuer,
-  client: { client_id: clientId, ...(secret !== null && { client_secret: secret }) },
+  ...(tokenEndpoint !== null && { tokenEndpoint }),
+  // Relayed requests get the client secret in the main process: the window has none.
+  ...(desktop.tokenEndpointFetch && { tokenEndpointFetch: desktop.tokenEndpointFetch }),
+  client: {
+    client_id: clientId,
+    ...(secret !== null && { client_secret: secret }),
+    ...(desktop.tokenEndpointFetch && { token_endpoint_auth_method: 'none' }),
+  },
   allowInsecureRequests: new URL(issuer).protocol === 'http:',
   refreshLeewaySeconds: Number(params.get('leeway') ?? 5),
   ...(grace ? { profile: { reuseGraceSeconds: Number(grace[1]) } } : profile === 'github' || profile === 'non-rotating' ? { profile } : {}),

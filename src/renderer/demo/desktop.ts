@@ -4,18 +4,23 @@
  * main process's broker answered from this window's coordinator. In a plain
  * browser the bridge is absent and the demo works as before.
  *
+ * `?relay=1` (set by the main process with TOKENHERD_TOKEN_ENDPOINT) sends token
+ * requests through the main process's token relay.
+ *
  * For the browser tests, `?sealer=binding` takes the sealer from two functions
- * the test exposes (`tokenherdTestSeal`, `tokenherdTestUnseal`), which run the
- * main process's real sealing handlers in the test process.
+ * the test exposes (`tokenherdTestSeal`, `tokenherdTestUnseal`), and
+ * `?relay=binding` the relay from `tokenherdTestRelay`; they run the main
+ * process's real handlers in the test process.
  */
-import type { DesktopAppBridge, IpcResult } from '../../shared/ipc-contract.js';
-import { sealerFromBridge, serveTokenRequests, unwrap, type Sealer, type TokenCoordinator } from '../index.js';
+import type { DesktopAppBridge, IpcResult, RelayedTokenRequest, RelayedTokenResponse } from '../../shared/ipc-contract.js';
+import { relayedFetch, sealerFromBridge, serveTokenRequests, unwrap, type Sealer, type TokenCoordinator } from '../index.js';
 
 declare global {
   interface Window {
     tokenherdDesktop?: DesktopAppBridge;
     tokenherdTestSeal?: (text: string) => Promise<IpcResult<string>>;
     tokenherdTestUnseal?: (sealed: string) => Promise<IpcResult<string>>;
+    tokenherdTestRelay?: (request: RelayedTokenRequest) => Promise<IpcResult<RelayedTokenResponse>>;
   }
 }
 
@@ -23,6 +28,8 @@ export interface DemoDesktop {
   readonly shell: 'electron' | 'browser';
   readonly role: 'window' | 'background';
   readonly sealer?: Sealer;
+  /** Token requests sent by the main process; the client secret, if any, is added there. */
+  readonly tokenEndpointFetch?: typeof fetch;
   /** The redirect URI to send to the provider; the browser demo uses its own origin. */
   readonly redirectUri?: string;
   /** Sign-in in the dedicated window; resolves with the callback URL. Absent in a browser (it navigates instead). */
@@ -38,16 +45,18 @@ export function connectDesktop(params: URLSearchParams): DemoDesktop {
       shell: 'electron',
       role: bridge.role,
       sealer: sealerFromBridge(bridge),
+      ...(params.get('relay') === '1' && { tokenEndpointFetch: relayedFetch(bridge) }),
       redirectUri: bridge.signInRedirectUri,
       signIn: async (authorizationUrl) => new URL(unwrap(await bridge.signIn(authorizationUrl))),
       serve: (sessionKey, coordinator) => void serveTokenRequests(bridge, sessionKey, coordinator),
     };
   }
-  const { tokenherdTestSeal: seal, tokenherdTestUnseal: unseal } = window;
+  const { tokenherdTestSeal: seal, tokenherdTestUnseal: unseal, tokenherdTestRelay: relayTokenRequest } = window;
   return {
     shell: 'browser',
     role: 'window',
     ...(params.get('sealer') === 'binding' && seal && unseal && { sealer: sealerFromBridge({ seal, unseal }) }),
+    ...(params.get('relay') === 'binding' && relayTokenRequest && { tokenEndpointFetch: relayedFetch({ relayTokenRequest }) }),
     serve: () => {},
   };
 }
