@@ -1,7 +1,8 @@
 /**
  * The desktop app in a real Electron (Playwright's `_electron`): several
  * windows refresh once per expiry, an embedded view gets the Authorization
- * header (and nothing else), a second launch focuses the first.
+ * header (and nothing else), windows refresh through the main process's token
+ * relay where the token endpoint has no CORS, a second launch focuses the first.
  *
  * These need the Electron binary. Where it is missing (machines that cannot
  * reach Electron's downloads install with ELECTRON_SKIP_BINARY_DOWNLOAD=1),
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { _electron as electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
 import { buildElectron } from '../../dev/build-electron.js';
 import { findElectronBinary } from '../../dev/electron-binary.js';
+import { startGateway, upstreamOptionsFor } from '../../dev/gateway.js';
 import { embeddedDemoPage, startSite, type Site } from '../../dev/embedded-site.js';
 import { startOAuthServer, type OAuthServer } from '../../dev/oauth-server.js';
 import type { DemoHandle } from '../../src/renderer/demo/demo.js';
@@ -44,7 +46,7 @@ interface MainHooks {
 type Hooked = typeof globalThis & { tokenherdMain: MainHooks };
 
 if (!binary.ok) {
-  test('Electron end-to-end (several windows refresh once; a web view gets the header; a second launch focuses the first)', () => {
+  test('Electron end-to-end (several windows refresh once; a web view gets the header; the token relay; a second launch focuses the first)', () => {
     test.skip(true, `${binary.reason}; these tests run where it is (see docs/electron.md)`);
   });
 } else {
@@ -128,7 +130,7 @@ if (!binary.ok) {
         'undefined',
       ]);
       expect(await page.evaluate(() => Object.keys(window.tokenherdDesktop ?? {}).sort())).toEqual(
-        ['role', 'seal', 'serveTokenRequests', 'signIn', 'signInRedirectUri', 'unseal', 'version'].sort(),
+        ['relayTokenRequest', 'role', 'seal', 'serveTokenRequests', 'signIn', 'signInRedirectUri', 'unseal', 'version'].sort(),
       );
     }
     await signIn(pages);
@@ -199,6 +201,32 @@ if (!binary.ok) {
       'undefined',
       'getAccessToken',
     ]);
+  });
+
+  test('a token endpoint without CORS: windows refresh once per expiry through the main process, which adds the client secret', async () => {
+    test.setTimeout(120_000);
+    const secret = 'app-secret';
+    oauth = await startOAuthServer({ ...upstreamOptionsFor('github'), accessTokenTtlSeconds: 3 });
+    const github = await startGateway({ upstream: oauth, emulate: 'github', clientSecret: secret });
+    try {
+      const app = await launch({
+        TOKENHERD_WINDOWS: '3',
+        TOKENHERD_ISSUER: github.issuer,
+        TOKENHERD_TOKEN_ENDPOINT: github.tokenEndpoint,
+        TOKENHERD_CLIENT_SECRET: secret,
+        TOKENHERD_APP_QUERY: 'poll=0&leeway=0&profile=github',
+      });
+      const pages = await appWindows(app, 3);
+      await pages[0]!.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), await github.mintSession());
+      for (const page of pages) await page.waitForFunction(() => window.tokenherdDemo.coordinator.getState().status === 'signed-in');
+      for (let expiry = 1; expiry <= 2; expiry++) {
+        const tokens = await tokensAtExpiry(pages);
+        expect(new Set(tokens).size).toBe(1);
+        expect(github.stats()).toMatchObject({ refreshRequests: expiry, consumed: expiry, grantsRevoked: 0 });
+      }
+    } finally {
+      await github.close();
+    }
   });
 
   test('a second launch of the same profile exits and focuses the first', async () => {
