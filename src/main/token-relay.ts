@@ -9,7 +9,14 @@
  * out of the windows: it is added here.
  */
 import { ErrorCode } from '../shared/errors.js';
-import { DesktopError, IpcErrorCode, MAX_TOKEN_RESPONSE_LENGTH, type RelayedTokenRequest, type RelayedTokenResponse } from '../shared/ipc-contract.js';
+import {
+  DesktopError,
+  IpcErrorCode,
+  MAX_TOKEN_RESPONSE_LENGTH,
+  RELAYED_RESPONSE_HEADERS,
+  type RelayedTokenRequest,
+  type RelayedTokenResponse,
+} from '../shared/ipc-contract.js';
 import { isLoopbackHttp } from './origins.js';
 
 export interface TokenRelayConfig {
@@ -27,8 +34,6 @@ export interface TokenRelayOptions {
 
 /** The form fields a refresh_token grant from a public client carries (RFC 6749 section 6, RFC 8707). */
 const FORM_FIELDS = new Set(['grant_type', 'refresh_token', 'client_id', 'scope', 'resource']);
-/** The response headers a token endpoint client reads. */
-const RESPONSE_HEADERS = ['content-type', 'retry-after', 'www-authenticate'];
 
 /** Checks the configuration; throws an Error that names the problem. */
 export function parseTokenRelayConfig(input: { tokenEndpoint: string; clientSecret?: string | undefined }): TokenRelayConfig {
@@ -71,7 +76,7 @@ export function createTokenRelay(config: TokenRelayConfig | undefined, options: 
     if (text.length > MAX_TOKEN_RESPONSE_LENGTH) {
       throw new DesktopError(IpcErrorCode.INVALID_RESPONSE, `the token endpoint answered HTTP ${response.status} with ${text.length} characters, more than ${MAX_TOKEN_RESPONSE_LENGTH}`);
     }
-    const headers = Object.fromEntries(RESPONSE_HEADERS.flatMap((name) => {
+    const headers = Object.fromEntries(RELAYED_RESPONSE_HEADERS.flatMap((name) => {
       const value = response.headers.get(name);
       return value === null ? [] : [[name, value]];
     }));

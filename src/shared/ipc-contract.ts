@@ -96,7 +96,7 @@ export interface RelayedTokenRequest {
 /** The provider's answer, as the window's `fetch` would have seen it. */
 export interface RelayedTokenResponse {
   readonly status: number;
-  /** Only `content-type`, `retry-after` and `www-authenticate`: what the token endpoint client reads. */
+  /** Only {@link RELAYED_RESPONSE_HEADERS}. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -206,13 +206,14 @@ export const validateRequest: { readonly [C in IpcChannel]: (payload: unknown) =
   'tokenherd:view-access-token': (p): p is IpcRequest<'tokenherd:view-access-token'> => exact(p, { provider: matches(PROVIDER_ID) }),
 };
 
-const RELAYED_HEADERS = new Set(['content-type', 'retry-after', 'www-authenticate']);
+/** The response headers a token endpoint client reads: all the relay passes on. */
+export const RELAYED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'retry-after', 'www-authenticate'];
 
 /** What the window accepts from the relay: a status a `Response` can have, the three headers, a bounded body. */
 export function isRelayedTokenResponse(value: unknown): value is RelayedTokenResponse {
   const headers: Check = (v) =>
     typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype &&
-    Object.entries(v).every(([name, text]) => RELAYED_HEADERS.has(name) && string(MAX_URL_LENGTH, 0)(text));
+    Object.entries(v).every(([name, text]) => RELAYED_RESPONSE_HEADERS.includes(name) && string(MAX_URL_LENGTH, 0)(text));
   const status: Check = (v) => Number.isInteger(v) && (v as number) >= 200 && (v as number) <= 599;
   return exact(value, { status, headers, body: string(MAX_TOKEN_RESPONSE_LENGTH, 0) });
 }
