@@ -12,6 +12,7 @@ import { createFakeSafeStorage } from '../src/main/test-support.js';
 import { SEALED_PREFIX } from '../src/renderer/sealed-store.js';
 import { createMainSide } from './support/desktop.js';
 import { SESSION_KEY, expect, test } from './support/fixtures.js';
+import { putRecord, readRecord } from './support/idb.js';
 
 // Long enough that a token checked right after a loaded machine's refresh has not expired yet.
 test.use({ serverOptions: { accessTokenTtlSeconds: 5 } });
@@ -28,41 +29,8 @@ async function installSealing(context: BrowserContext, appOrigin: string) {
 }
 
 /** The raw record, as anything reading the profile folder would find it. */
-function rawRecord(page: Page) {
-  return page.evaluate(async (key) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open('tokenherd');
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    try {
-      return await new Promise<{ generation: number; tokens?: { refreshToken?: string } } | undefined>((resolve, reject) => {
-        const request = db.transaction('sessions').objectStore('sessions').get(key);
-        request.onsuccess = () => resolve(request.result as { generation: number; tokens?: { refreshToken?: string } } | undefined);
-        request.onerror = () => reject(request.error);
-      });
-    } finally {
-      db.close();
-    }
-  }, SESSION_KEY);
-}
-
-function writeRaw(page: Page, record: unknown) {
-  return page.evaluate(async (value) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open('tokenherd');
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction('sessions', 'readwrite');
-      tx.objectStore('sessions').put(value);
-      tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(tx.error);
-    });
-    db.close();
-  }, record);
-}
+type RawRecord = { generation: number; tokens?: { refreshToken?: string } } | undefined;
+const rawRecord = async (page: Page) => (await page.evaluate(readRecord, SESSION_KEY)) as RawRecord;
 
 test('N pages with sealing: one refresh per expiry, IndexedDB only ever holds sealed refresh tokens', async ({ app, oauth, context, origin }) => {
   test.setTimeout(90_000);
@@ -73,12 +41,8 @@ test('N pages with sealing: one refresh per expiry, IndexedDB only ever holds se
   await pages[0]!.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), session);
   await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
   for (let expiry = 1; expiry <= 3; expiry++) {
-    const results = await app.tokensAtExpiry(pages);
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-    const tokens = new Set(results.map((r) => (r.ok ? r.token : '')));
-    expect(tokens.size).toBe(1);
+    await app.sharedToken(await app.tokensAtExpiry(pages));
     expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
-    expect(await oauth.accessTokenValid([...tokens][0]!)).toBe(true);
     const raw = await rawRecord(pages[0]!);
     expect(raw?.generation).toBe(1 + expiry);
     const sealed = raw?.tokens?.refreshToken ?? '';
@@ -105,7 +69,7 @@ test('a profile copied to another machine cannot refresh: one clear SESSION_EXPI
   try {
     await installSealing(elsewhere, origin);
     const [page] = await app.open(1, { context: elsewhere, query: { sealer: 'binding' } });
-    await writeRaw(page!, copied);
+    await page!.evaluate(putRecord, copied);
     await page!.evaluate(() => window.tokenherdDemo.coordinator.reload());
     expect(await page!.evaluate(() => window.tokenherdDemo.coordinator.getState().status)).toBe('signed-in'); // the access token still works
     const before = oauth.stats().refreshRequests;

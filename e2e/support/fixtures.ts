@@ -20,6 +20,8 @@ export interface App {
   signIn(page: Page): Promise<void>;
   /** Every page asks for a token at the same wall-clock instant: just after its stored token expires. */
   tokensAtExpiry(pages: Page[]): Promise<Array<Awaited<ReturnType<DemoHandle['token']>>>>;
+  /** Asserts that every result is a token, the same one, which the server issued and has not revoked; returns it. */
+  sharedToken(results: Array<Awaited<ReturnType<DemoHandle['token']>>>): Promise<string>;
   /** Resolves when `page`'s coordinator reports `status`. */
   waitForStatus(page: Page, status: 'signed-in' | 'signed-out'): Promise<void>;
 }
@@ -93,6 +95,14 @@ export const test = base.extend<
         const expiresAt = await first.evaluate(() => window.tokenherdDemo.coordinator.getState().expiresAt);
         expect(expiresAt).toBeDefined();
         return Promise.all(pages.map((page) => page.evaluate((at) => window.tokenherdDemo.tokenAt(at), expiresAt! + 1)));
+      },
+      async sharedToken(results) {
+        expect(results.filter((r) => !r.ok)).toEqual([]);
+        const tokens = new Set(results.map((r) => (r.ok ? r.token : '')));
+        expect(tokens.size).toBe(1);
+        const [token] = tokens;
+        expect(await oauth.accessTokenValid(token!)).toBe(true);
+        return token!;
       },
       async waitForStatus(page, status) {
         await page.waitForFunction((s) => window.tokenherdDemo.coordinator.getState().status === s, status);
