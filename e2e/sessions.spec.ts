@@ -116,7 +116,7 @@ test.describe('a provider that rejects reuse without revoking (GitHub-like)', ()
 });
 
 test.describe('the channel', () => {
-  test('announcements come after the store holds the new generation and carry no token', async ({ app, oauth }) => {
+  test('announcements come after the store holds the new generation and carry its access token, never the refresh token', async ({ app, oauth }) => {
     const pages = await app.open(3);
     const listener = pages[2]!;
     await listener.evaluate((key) => {
@@ -138,12 +138,13 @@ test.describe('the channel', () => {
     await app.tokensAtExpiry(pages.slice(0, 2));
     await listener.waitForFunction(() => (window as unknown as { seen: unknown[] }).seen.length === 2);
     const seen = await listener.evaluate(() => (window as unknown as { seen: Array<{ message: { generation: number }; stored: number }> }).seen);
+    const record = (await listener.evaluate(readRecord, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
+    const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number) };
     expect(seen.map((s) => s.message)).toEqual([
-      { v: 1, type: 'session-changed', sessionKey: SESSION_KEY, generation: 1 },
-      { v: 1, type: 'session-changed', sessionKey: SESSION_KEY, generation: 2 },
+      { ...announced, generation: 1, cause: 'signed-in' },
+      { ...announced, generation: 2, cause: 'rotated', accessToken: record.tokens.accessToken, expiresAt: record.tokens.expiresAt },
     ]);
     for (const { message, stored } of seen) expect(stored).toBeGreaterThanOrEqual(message.generation);
-    const record = (await listener.evaluate(readRecord, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string } };
     expect(JSON.stringify(seen)).not.toContain(record.tokens.refreshToken);
     expect(oauth.stats().refreshRequests).toBe(1);
   });
@@ -162,14 +163,17 @@ test.describe('the channel', () => {
         'signed-out',
         42,
         [1, 2, 3],
-        { v: 1, type: 'session-changed', sessionKey: key, generation: 99, accessToken: 'forged', refreshToken: 'forged' },
-        { v: 1, type: 'signed-out', sessionKey: key, generation: 99 },
-        { v: 2, type: 'session-changed', sessionKey: key, generation: 99 },
-        { v: 1, type: 'session-changed', sessionKey: key, generation: -5 },
-        { v: 1, type: 'session-changed', sessionKey: key.repeat(100_000), generation: 99 },
-        { v: 1, type: 'session-changed', sessionKey: key, generation: 1 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, cause: 'rotated', accessToken: 'forged', refreshToken: 'forged' },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, accessToken: 'forged' },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, cause: 'rotated', accessToken: 'forged', expiresAt: Number.MAX_VALUE },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, cause: 'rotated', accessToken: 'f'.repeat(20_000) },
         { v: 1, type: 'session-changed', sessionKey: key, generation: 99 },
-        { v: 1, type: 'session-changed', sessionKey: key, generation: 0 },
+        { v: 2, type: 'signed-out', sessionKey: key, generation: 99 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: -5 },
+        { v: 2, type: 'session-changed', sessionKey: key.repeat(100_000), generation: 99 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 1 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 0 },
       ];
       for (const message of forged) channel.postMessage(message);
       channel.postMessage(new Uint8Array(4 * 1024 * 1024));
@@ -184,5 +188,29 @@ test.describe('the channel', () => {
     expect(tokens.every((t) => t.ok)).toBe(true);
     expect(before).toMatchObject({ generation: 1, state: 'active' });
     expect(oauth.stats().refreshRequests).toBe(0);
+  });
+});
+
+test.describe('a forged announcement', () => {
+  // Tokens that outlive the test, so that only the forgery can make a window change its token.
+  test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
+
+  test('a forged announcement with a token is used only until the server refuses it; then the store wins, with no refresh', async ({ app, oauth }) => {
+    const pages = await app.open(2);
+    await app.signIn(pages[0]!);
+    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const [attacker, victim] = [pages[0]!, pages[1]!];
+    const real = await victim.evaluate(() => window.tokenherdDemo.token());
+    await attacker.evaluate((key) => {
+      const forged = { v: 2, type: 'session-changed', sessionKey: key, generation: 1_000, cause: 'rotated', accessToken: 'forged', expiresAt: Date.now() + 3_600_000 };
+      new BroadcastChannel(`tokenherd:${key}`).postMessage(forged);
+    }, SESSION_KEY);
+    await victim.waitForFunction(() => window.tokenherdDemo.coordinator.getState().generation === 1_000);
+    // The real resource server refuses the forged token: fetch re-reads the store and retries with the real one.
+    const status = await victim.evaluate((url) => window.tokenherdDemo.coordinator.fetch(url).then((r) => r.status), oauth.userinfoEndpoint);
+    expect(status).toBe(200);
+    expect(await victim.evaluate(() => window.tokenherdDemo.token())).toEqual(real);
+    expect(await victim.evaluate(() => window.tokenherdDemo.coordinator.getState().generation)).toBe(1);
+    expect(oauth.stats()).toMatchObject({ refreshRequests: 0, grantsRevoked: 0 });
   });
 });

@@ -8,7 +8,22 @@ export {
 } from './coordinator.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
-export { MESSAGE_VERSION, parseMessage, sessionChanged, type SessionChangedMessage } from './messages.js';
+export { MESSAGE_VERSION, announcementOf, parseMessage, toHint, type SessionChangedMessage } from './messages.js';
+export {
+  MAX_ADOPTIONS,
+  decide,
+  judge,
+  markerFor,
+  usable,
+  type Decision,
+  type DecisionAt,
+  type Need,
+  type Recovery,
+  type Sent,
+  type Situation,
+  type Vantage,
+  type Verdict,
+} from './decide.js';
 export type { ChannelPort, Clock, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
 export { isStoredSession, parseTokenResponse, type ActiveSession, type StoredSession, type TokenSet } from './session.js';
 export type { CoordinatorSettings } from './settings.js';
