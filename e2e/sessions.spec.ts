@@ -214,3 +214,27 @@ test.describe('a forged announcement', () => {
     expect(oauth.stats()).toMatchObject({ refreshRequests: 0, grantsRevoked: 0 });
   });
 });
+
+test.describe('coordinator.fetch errors', () => {
+  test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
+
+  test('a failed API request rejects with TRANSIENT, an aborted one with ABORTED, an invalid one with INVALID_OPTIONS; the session is kept', async ({ app, oauth }) => {
+    const [page] = await app.open(1);
+    await app.signIn(page!);
+    const codes = await page!.evaluate(async () => {
+      const { coordinator } = window.tokenherdDemo;
+      const code = (call: () => Promise<unknown>) => call().then(() => 'resolved', (error: { code?: string }) => error.code ?? String(error));
+      const aborted = new AbortController();
+      aborted.abort();
+      return [
+        await code(() => coordinator.fetch('http://127.0.0.1:1/unreachable')),
+        await code(() => coordinator.fetch('http://127.0.0.1:1/unreachable', { signal: aborted.signal })),
+        await code(() => coordinator.fetch('http://[invalid')),
+        await code(() => coordinator.getAccessToken({ minValiditySeconds: -1 })),
+      ];
+    });
+    expect(codes).toEqual(['TRANSIENT', 'ABORTED', 'INVALID_OPTIONS', 'INVALID_OPTIONS']);
+    expect(await page!.evaluate(() => window.tokenherdDemo.coordinator.getState().status)).toBe('signed-in');
+    expect(oauth.stats().refreshRequests).toBe(0);
+  });
+});

@@ -3,24 +3,15 @@
  * exposes (`window.tokenherdDesktop`, see src/shared/ipc-contract.ts). Nothing
  * here imports Electron: in a plain browser the bridge is simply absent.
  */
-import {
-  DesktopError,
-  IpcErrorCode,
-  desktopErrorCode,
-  isRelayedTokenResponse,
-  type BrokerAnswer,
-  type DesktopAppBridge,
-  type IpcResult,
-  type TokenQuery,
-} from '../shared/ipc-contract.js';
+import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from '../shared/ipc-contract.js';
+import { TokenHerdError, ErrorCode, errorCodeOf } from '../shared/errors.js';
 import type { CoordinatorCore } from '../shared/index.js';
 import type { Sealer } from './sealed-store.js';
 
-export { DesktopError };
 
 export function unwrap<T>(result: IpcResult<T>): T {
   if (result.ok) return result.value;
-  throw new DesktopError(result.code, result.message);
+  throw new TokenHerdError(result.code, result.message);
 }
 
 /** The main process's keychain as the sealed store's port. */
@@ -64,7 +55,7 @@ export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAc
     });
     return { ok: true, accessToken };
   } catch (error) {
-    const code = desktopErrorCode(error) ?? IpcErrorCode.INTERNAL;
+    const code = errorCodeOf(error) ?? ErrorCode.INTERNAL;
     return { ok: false, code, message: (error instanceof Error ? error.message : String(error)).slice(0, 1000) };
   }
 }

@@ -43,7 +43,11 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
 export interface TokenCoordinator extends CoordinatorCore {
   /**
    * `fetch` with `Authorization: Bearer <access token>`. On a 401 it takes a newer
-   * token (another window's, or one refresh) and retries once.
+   * token (another window's, or one refresh) and retries once. Resolves with the
+   * response, whatever its status.
+   * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails
+   *   (network), ABORTED when its `signal` aborts, INVALID_OPTIONS for an invalid
+   *   request (as rejections)
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 }
@@ -83,6 +87,8 @@ function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
  * One coordinator per provider account and window. Windows of one storage
  * partition (same origin, same browser profile or Electron session) that use the
  * same `sessionKey` refresh once per expiry between them.
+ * @throws INVALID_OPTIONS for invalid options; UNSUPPORTED without Web Locks,
+ *   BroadcastChannel or IndexedDB (synchronously: it returns no promise)
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
@@ -151,11 +157,21 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       core.close();
     },
     async fetch(input, init) {
-      const request = new Request(input, init);
-      const send = (token: string): Promise<Response> => {
+      let request: Request;
+      try {
+        request = new Request(input, init);
+      } catch (failure) {
+        throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
+      }
+      const send = async (token: string): Promise<Response> => {
         const attempt = request.clone();
         attempt.headers.set('authorization', `Bearer ${token}`);
-        return fetchImpl(attempt);
+        try {
+          return await fetchImpl(attempt);
+        } catch (failure) {
+          if (request.signal.aborted) throw new TokenHerdError(ErrorCode.ABORTED, 'fetch was aborted', { cause: failure });
+          throw new TokenHerdError(ErrorCode.TRANSIENT, `The request to ${request.url} failed: ${String(failure)}`, { cause: failure });
+        }
       };
       const token = await core.getAccessToken({ signal: request.signal });
       const response = await send(token);
@@ -178,7 +194,7 @@ export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type Tok
 export { createWebLocks } from './web-locks.js';
 // Electron shell: sealing at rest and the token broker's window side.
 export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
-export { DesktopError, answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
+export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
 export type {
   BrokerAnswer,
   DesktopAppBridge,

@@ -713,6 +713,35 @@ test.describe('bad input', () => {
   });
 });
 
+test.describe('errors', () => {
+  test('every method that returns a promise rejects, never throws, on bad options', async () => {
+    const world = createWorld();
+    const a = world.open();
+    for (const options of [{ minValiditySeconds: -1 }, { minValiditySeconds: Number.NaN }, { forceRefresh: 'yes' }, null]) {
+      let pending: Promise<string> | undefined;
+      expect(() => (pending = a.getAccessToken(options as never))).not.toThrow();
+      await expect(pending!).rejects.toMatchObject({ code: ErrorCode.INVALID_OPTIONS });
+    }
+    world.close();
+  });
+
+  test('refresh-failed follows only a request that was sent', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 60 });
+    world.clock.advance(60_000);
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(a.events.filter((e) => e.type === 'refresh-failed' || e.type === 'refresh-started')).toEqual([]);
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    world.provider.script({ kind: 'provider-error', error: 'invalid_client' });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_ERROR });
+    expect(a.events.filter((e) => e.type === 'refresh-failed' || e.type === 'refresh-started').map((e) => e.type)).toEqual(['refresh-started', 'refresh-failed']);
+    world.close();
+  });
+});
+
 test.describe('lifecycle', () => {
   test("a caller's signal aborts its own wait only", async () => {
     const world = createWorld();
