@@ -150,7 +150,7 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   }
 
   function situation<At extends Vantage>(at: At, record: StoredSession | undefined, need: Need, adoptions = 0, refused = false): Situation<At> {
-    return { record, need, at, now: clock.now(), adoptions, refused, offline: offline() && offlineProbeSent };
+    return { record, need, at, now: clock.now(), adoptions, refused, offline: offlineProbeSent && offline() };
   }
 
   async function storeCall<T>(call: () => Promise<T>): Promise<T> {
@@ -361,7 +361,9 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   }
 
   async function obtain(need: Need): Promise<string> {
-    const decision = decide(situation('store', await readStore(), need));
+    await readStore();
+    // Memory, not the record read: an announcement that arrived during the read is newer.
+    const decision = decide(situation('store', memory, need));
     if (decision.do === 'use') return decision.token;
     if (decision.do === 'fail') throw error(decision.code, decision.reason);
     return underLock(need);
