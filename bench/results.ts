@@ -25,9 +25,9 @@ export interface CycleResult {
   readonly allFreshMs?: number;
   /** Duration of the first token request of the cycle, from the browser's resource timing. */
   readonly roundTripMs?: number;
-  /** tokenherd: from the leader's stored write to the last window holding the new token. */
+  /** tokenherd: from the leader's stored write to the last window's `getToken` resolving with the new token. */
   readonly writeToLastWindowMs?: number;
-  /** tokenherd: from the leader's stored write until the last other window had read it from the store. */
+  /** tokenherd: from the leader's stored write until the last other window had adopted it (its `adopted` event: a store read, or a token the announcement carried). */
   readonly writeToLastReadMs?: number;
   /** tokenherd: how many windows were granted the refresh lock (the leader, and any that got it before the announcement reached them). */
   readonly lockGrants?: number;
