@@ -66,7 +66,7 @@ test('a window restored from the back/forward cache re-reads the generation rota
     expect(rotated.ok).toBe(true);
   });
 
-  await expect.poll(() => bfcache.restored() || bfcache.notRestored.length > 0).toBe(true);
+  await expect.poll(() => bfcache.restored() || bfcache.notRestored.length > 0, { timeout: 15_000 }).toBe(true);
   expect(bfcache.notRestored, 'why Chromium did not restore the page from the back/forward cache').toEqual([]);
   expect(await cached.evaluate(() => window.pageshows)).toEqual([true]);
   expect(await cached.evaluate(() => window.bfcacheMarker)).toBe('kept');
