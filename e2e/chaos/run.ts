@@ -15,7 +15,12 @@ npm run chaos -- --soak [--seed S] [--windows 16] [--expiries 1000] [--minutes 2
   --expiries  soak: expiries to drive the windows through
   --minutes   soak: time bound; the soak stops there and fails with what it measured`;
 
-const { values } = parseArgs({
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const parse = () => parseArgs({
   args: process.argv.slice(2),
   options: {
     soak: { type: 'boolean', default: false },
@@ -28,6 +33,12 @@ const { values } = parseArgs({
   },
   strict: true,
 });
+let values: ReturnType<typeof parse>['values'];
+try {
+  ({ values } = parse());
+} catch (error) {
+  usageError(error instanceof Error ? error.message : String(error));
+}
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -37,20 +48,11 @@ const env: Record<string, string> = { TOKENHERD_CHAOS: '1' };
 const settings = { CHAOS_SEED: values.seed, CHAOS_WINDOWS: values.windows, CHAOS_STEPS: values.steps, CHAOS_EXPIRIES: values.expiries, CHAOS_MINUTES: values.minutes };
 for (const [name, value] of Object.entries(settings)) {
   if (value === undefined) continue;
-  if (!/^\d+$/.test(value)) {
-    console.error(`${name.replace('CHAOS_', '--').toLowerCase()} takes a whole number, got ${value}\n\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!/^\d+$/.test(value)) usageError(`${name.replace('CHAOS_', '--').toLowerCase()} takes a whole number, got ${value}`);
   env[name] = value;
 }
-if (!values.soak && (values.expiries !== undefined || values.minutes !== undefined)) {
-  console.error(`--expiries and --minutes belong to --soak\n\n${USAGE}`);
-  process.exit(2);
-}
-if (values.soak && values.steps !== undefined) {
-  console.error(`--steps belongs to the chaos test, not --soak (use --expiries)\n\n${USAGE}`);
-  process.exit(2);
-}
+if (!values.soak && (values.expiries !== undefined || values.minutes !== undefined)) usageError('--expiries and --minutes belong to --soak');
+if (values.soak && values.steps !== undefined) usageError('--steps belongs to the chaos test, not --soak (use --expiries)');
 
 const spec = values.soak ? 'e2e/chaos/soak.spec.ts' : 'e2e/chaos/chaos.spec.ts';
 const child = spawn('npx', ['playwright', 'test', '--project=chaos', '--workers=1', spec], { stdio: 'inherit', env: { ...process.env, ...env } });
