@@ -1,5 +1,6 @@
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import type { ChannelPort } from '../shared/ports.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { openBroadcastChannel } from './broadcast.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
@@ -57,14 +58,72 @@ function listen(target: EventTarget, type: string, listener: (event: Event) => v
   return () => target.removeEventListener(type, listener);
 }
 
-/** Calls `onResume` when the page becomes visible, is resumed from freezing, or is restored from the back/forward cache. */
-function watchLifecycle(onResume: () => void): () => void {
+/**
+ * The session's channel, closed while the page may sit in the back/forward cache: Chromium evicts a
+ * cached page whose open BroadcastChannel receives a message (`BroadcastChannelOnMessage`), so an open
+ * channel would cost the restore whenever another window rotates. The restore re-reads the store instead.
+ */
+function openSuspendableChannel(name: string): ChannelPort & { suspend(): void; resume(): void } {
+  const listeners = new Set<(data: unknown) => void>();
+  const attach = (): ChannelPort => {
+    const port = openBroadcastChannel(name);
+    port.subscribe((data) => listeners.forEach((listener) => listener(data)));
+    return port;
+  };
+  let state: 'open' | 'suspended' | 'closed' = 'open';
+  let port: ChannelPort | undefined = attach();
+  return {
+    post(message) {
+      if (state === 'closed') return;
+      if (port) return port.post(message);
+      // Suspended but still running (between pagehide and the freeze): announce through a channel that receives nothing.
+      const once = openBroadcastChannel(name);
+      once.post(message);
+      once.close();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    close() {
+      state = 'closed';
+      listeners.clear();
+      port?.close();
+      port = undefined;
+    },
+    suspend() {
+      if (state !== 'open') return;
+      state = 'suspended';
+      port?.close();
+      port = undefined;
+    },
+    resume() {
+      if (state !== 'suspended') return;
+      state = 'open';
+      port = attach();
+    },
+  };
+}
+
+interface Lifecycle {
+  /** The page is hidden and may enter the back/forward cache (`pagehide` with `persisted`). */
+  readonly onHide: () => void;
+  /** The page became visible, was resumed from freezing, or was restored from the back/forward cache. */
+  readonly onResume: () => void;
+}
+
+function watchLifecycle({ onHide, onResume }: Lifecycle): () => void {
   if (typeof document === 'undefined') return () => {};
   const stops = [
     listen(document, 'visibilitychange', () => {
       if (document.visibilityState === 'visible') onResume();
     }),
     listen(document, 'resume', onResume),
+    listen(globalThis, 'pagehide', (event) => {
+      if ((event as PageTransitionEvent).persisted) onHide();
+    }),
     listen(globalThis, 'pageshow', (event) => {
       if ((event as PageTransitionEvent).persisted) onResume();
     }),
@@ -128,9 +187,10 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
+  const channel = openSuspendableChannel(`tokenherd:${settings.sessionKey}`);
   const core = createCoordinatorCore(options, {
     lock: createWebLocks(navigator.locks),
-    channel: openBroadcastChannel(`tokenherd:${settings.sessionKey}`),
+    channel,
     store: sealer
       ? createSealedStore(indexedDbStore, sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
       : indexedDbStore,
@@ -147,8 +207,15 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       onOnline: (listener) => listen(globalThis, 'online', listener),
     },
   });
-  // Memory may be stale after the page was hidden, frozen or restored from the back/forward cache.
-  const stopWatchingLifecycle = watchLifecycle(() => void core.reload().catch(() => {}));
+  // Memory may be stale after the page was hidden, frozen or restored from the back/forward cache;
+  // the channel is reopened before the re-read, so no announcement falls between them.
+  const stopWatchingLifecycle = watchLifecycle({
+    onHide: () => channel.suspend(),
+    onResume: () => {
+      channel.resume();
+      void core.reload().catch(() => {});
+    },
+  });
 
   return {
     ...core,
