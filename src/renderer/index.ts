@@ -1,8 +1,7 @@
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import type { ChannelPort } from '../shared/ports.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
-import { openBroadcastChannel } from './broadcast.js';
+import { openSuspendableChannel } from './broadcast.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
@@ -56,55 +55,6 @@ export interface TokenCoordinator extends CoordinatorCore {
 function listen(target: EventTarget, type: string, listener: (event: Event) => void): () => void {
   target.addEventListener(type, listener);
   return () => target.removeEventListener(type, listener);
-}
-
-/**
- * The session's channel, closed while the page may sit in the back/forward cache: Chromium evicts a
- * cached page whose open BroadcastChannel receives a message (`BroadcastChannelOnMessage`), so an open
- * channel would cost the restore whenever another window rotates. The restore re-reads the store instead.
- */
-function openSuspendableChannel(name: string): ChannelPort & { suspend(): void; resume(): void } {
-  const listeners = new Set<(data: unknown) => void>();
-  const attach = (): ChannelPort => {
-    const port = openBroadcastChannel(name);
-    port.subscribe((data) => listeners.forEach((listener) => listener(data)));
-    return port;
-  };
-  let state: 'open' | 'suspended' | 'closed' = 'open';
-  let port: ChannelPort | undefined = attach();
-  return {
-    post(message) {
-      if (state === 'closed') return;
-      if (port) return port.post(message);
-      // Suspended but still running (between pagehide and the freeze): announce through a channel that receives nothing.
-      const once = openBroadcastChannel(name);
-      once.post(message);
-      once.close();
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-    close() {
-      state = 'closed';
-      listeners.clear();
-      port?.close();
-      port = undefined;
-    },
-    suspend() {
-      if (state !== 'open') return;
-      state = 'suspended';
-      port?.close();
-      port = undefined;
-    },
-    resume() {
-      if (state !== 'suspended') return;
-      state = 'open';
-      port = attach();
-    },
-  };
 }
 
 interface Lifecycle {
