@@ -3,7 +3,7 @@ import { IPC_CHANNELS, type IpcChannel } from '../shared/ipc-contract.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
-import { createFakeIpcMain, fakeEvent } from './test-support.js';
+import { createFakeIpcMain, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry } from './trust.js';
 
 const APP = `${APP_ORIGIN}/index.html?session=demo`;

@@ -13,8 +13,8 @@ import { expect, test } from '@playwright/test';
 import { buildElectron } from '../../dev/build-electron.js';
 import { BROKER_REQUEST_CHANNEL, IPC_CHANNELS, type BrokerRequest } from '../shared/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
-import { createFakeElectron, type FakeElectron, type FakeWebContents } from './fake-electron.js';
-import { createFakeSafeStorage } from './test-support.js';
+import { createFakeElectron, type FakeElectron, type FakeWebContents } from '../../test/electron/fake-electron.js';
+import { createFakeSafeStorage } from '../../test/electron/test-support.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/electron/main.cjs', import.meta.url));
 const require = createRequire(import.meta.url);

@@ -4,12 +4,12 @@ import { serveTokenRequests } from '../renderer/desktop.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { BROKER_REQUEST_CHANNEL, type BrokerRequest } from '../shared/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
-import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../shared/memory.js';
+import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { createTokenBroker, parseBrokerConfig } from './broker.js';
 import { handleIpc } from './ipc.js';
 import { createRendererTokenSource, planBackgroundWindow, type ResponderLike } from './renderer-token-source.js';
-import { connectRenderer, createFakeIpcMain, fakeEvent } from './test-support.js';
+import { connectRenderer, createFakeIpcMain, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry } from './trust.js';
 
 /** A window that records what it was sent. */

@@ -5,11 +5,11 @@ import { SEALED_PREFIX, createSealedStore } from '../renderer/sealed-store.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode } from '../shared/errors.js';
 
-import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../shared/memory.js';
+import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
 import { createMainSealer, sealingStatus, type SafeStorageLike } from './sealing.js';
-import { connectRenderer, createFakeIpcMain, createFakeSafeStorage, fakeEvent } from './test-support.js';
+import { connectRenderer, createFakeIpcMain, createFakeSafeStorage, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry } from './trust.js';
 
 test.describe('when sealing counts as available', () => {

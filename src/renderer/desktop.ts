@@ -5,10 +5,17 @@
  */
 import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from '../shared/ipc-contract.js';
 import { TokenHerdError, ErrorCode, errorCodeOf } from '../shared/errors.js';
-import type { CoordinatorCore } from '../shared/index.js';
 import type { Sealer } from './sealed-store.js';
 
+/** What the token broker needs of a coordinator: a `TokenCoordinator` (or `CoordinatorCore`) is one. */
+export interface AccessTokenSource {
+  getAccessToken(options?: TokenQuery): Promise<string>;
+}
 
+/**
+ * The value of a bridge call's result.
+ * @throws TokenHerdError with the code the main process answered
+ */
 export function unwrap<T>(result: IpcResult<T>): T {
   if (result.ok) return result.value;
   throw new TokenHerdError(result.code, result.message);
@@ -47,7 +54,7 @@ export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>
  * code. The answer has no room for anything else, and the main process refuses
  * any answer with extra fields.
  */
-export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAccessToken'>, query: TokenQuery): Promise<BrokerAnswer> {
+export async function answerTokenQuery(coordinator: AccessTokenSource, query: TokenQuery): Promise<BrokerAnswer> {
   try {
     const accessToken = await coordinator.getAccessToken({
       ...(query.minValiditySeconds !== undefined && { minValiditySeconds: query.minValiditySeconds }),
@@ -64,7 +71,7 @@ export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAc
 export function serveTokenRequests(
   bridge: Pick<DesktopAppBridge, 'serveTokenRequests'>,
   sessionKey: string,
-  coordinator: Pick<CoordinatorCore, 'getAccessToken'>,
+  coordinator: AccessTokenSource,
 ): () => void {
   return bridge.serveTokenRequests(sessionKey, (query) => answerTokenQuery(coordinator, query));
 }

@@ -206,17 +206,11 @@ export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
 export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
 export { openBroadcastChannel } from './broadcast.js';
-export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
+export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type IndexedDbStoreOptions, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
-// Electron shell: sealing at rest and the token broker's window side.
-export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
-export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
-export type {
-  BrokerAnswer,
-  DesktopAppBridge,
-  EmbeddedViewBridge,
-  RelayedTokenRequest,
-  RelayedTokenResponse,
-  TokenQuery,
-} from '../shared/ipc-contract.js';
+export type { Sealer, SealedStoreOptions } from './sealed-store.js';
+// The ports the browser adapters above implement (see tokenherd/core), and what they carry.
+export type { AbortSignalLike } from '../shared/abort.js';
+export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';
+export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { TokenHerdError, ErrorCode } from '../shared/errors.js';
-import { createMemoryStore } from '../shared/memory.js';
+import { createMemoryStore } from '../testing/memory.js';
 import type { StoredSession } from '../shared/session.js';
 import { SEALED_PREFIX, createSealedStore, type Sealer } from './sealed-store.js';
 

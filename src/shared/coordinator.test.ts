@@ -10,7 +10,7 @@ import {
   createMemoryStore,
   type MemoryChannelHub,
   type MemoryProviderOptions,
-} from './memory.js';
+} from '../testing/memory.js';
 import { MESSAGE_VERSION } from './messages.js';
 import type { SessionStore } from './ports.js';
 import type { CoordinatorSettings } from './settings.js';

@@ -24,7 +24,6 @@ export {
   type Vantage,
   type Verdict,
 } from './decide.js';
-export type { ChannelPort, Clock, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
-export { isStoredSession, parseTokenResponse, type ActiveSession, type StoredSession, type TokenSet } from './session.js';
-export type { CoordinatorSettings } from './settings.js';
-export * from './memory.js';
+export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
+export { isStoredSession, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
+export type { CoordinatorSettings, ProviderProfile, ResolvedSettings } from './settings.js';

@@ -1,6 +1,7 @@
 /// <reference types="vite/client" />
 import * as oauth from 'oauth4webapi';
-import { answerTokenQuery, createTokenCoordinator, isTokenHerdError, type TokenHerdEvent } from '../index.js';
+import { answerTokenQuery } from '../../desktop/index.js';
+import { createTokenCoordinator, isTokenHerdError, type TokenHerdEvent } from '../index.js';
 import { connectDesktop } from './desktop.js';
 
 /**
