@@ -17,7 +17,7 @@ const { seed, steps, windows } = chaosSettings({ windows: 6 });
 
 test.use({ emulation: { graceSeconds: 30 } });
 
-test(`chaos: ${windows} windows, ${steps} steps, seed ${seed}`, async ({ app, gateway, oauth }) => {
+test(`chaos: ${windows} windows, ${steps} steps`, async ({ app, gateway, oauth }) => {
   // Every step waits for every window, and each window is a renderer process on a machine that may have 2 cores.
   const perWindowMs = 500;
   test.setTimeout(60_000 + windows * 2_000 + steps * (20_000 + windows * perWindowMs));

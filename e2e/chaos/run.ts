@@ -44,7 +44,8 @@ if (values.help) {
   process.exit(0);
 }
 
-const env: Record<string, string> = { TOKENHERD_CHAOS: '1' };
+// The seed is drawn here, once: Playwright loads the spec in more than one process, which must agree on it.
+const env: Record<string, string> = { TOKENHERD_CHAOS: '1', CHAOS_SEED: String(Date.now() % 1_000_000) };
 const settings = { CHAOS_SEED: values.seed, CHAOS_WINDOWS: values.windows, CHAOS_STEPS: values.steps, CHAOS_EXPIRIES: values.expiries, CHAOS_MINUTES: values.minutes };
 for (const [name, value] of Object.entries(settings)) {
   if (value === undefined) continue;

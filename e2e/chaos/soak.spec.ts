@@ -38,7 +38,7 @@ test.use({ emulation: { graceSeconds: 30 }, serverOptions: { accessTokenTtlSecon
 
 type Outcome = ({ readonly ok: true; readonly token: string } | { readonly ok: false; readonly code: string }) & { readonly generation: number };
 
-test(`soak: ${windows} windows, ${expiries} expiries, seed ${seed}`, async ({ app, gateway, oauth }) => {
+test(`soak: ${windows} windows, ${expiries} expiries`, async ({ app, gateway, oauth }) => {
   test.setTimeout((minutes + 5) * 60_000);
   const deadline = Date.now() + minutes * 60_000;
   const convergeMs = 10_000 + windows * 500;
