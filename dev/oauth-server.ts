@@ -195,8 +195,20 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     inFlight += 1;
     stats.maxConcurrentRefreshes = Math.max(stats.maxConcurrentRefreshes, inFlight);
     try {
-      const clientGone = new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
-      await hook?.({ refreshToken, consumed: await isConsumed(refreshToken), clientGone });
+      if (hook) {
+        // Only while a hook may hold the request: a kept-alive socket would otherwise gather a listener per request.
+        let stopWatching = (): void => {};
+        const clientGone = new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          socket.once('close', resolve);
+          stopWatching = () => socket.off('close', resolve);
+        });
+        try {
+          await hook({ refreshToken, consumed: await isConsumed(refreshToken), clientGone });
+        } finally {
+          stopWatching();
+        }
+      }
       // A client that went away while its request was held never reached the provider.
       if (socket.destroyed) {
         stats.refreshAbandoned += 1;
