@@ -2,6 +2,8 @@ import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinat
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { openBroadcastChannel } from './broadcast.js';
+import { createDpop } from './dpop.js';
+import { createDpopFetch } from './dpop-fetch.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
@@ -38,12 +40,19 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
    */
   readonly sealer?: Sealer;
   readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
+  /**
+   * DPoP (RFC 9449): tokens bound to the session's non-extractable key pair, which every
+   * window reads from IndexedDB. Refreshes and `fetch` carry proofs; sign in with
+   * `createDpop(...).signIn` so the code exchange is bound to a new key. See docs/dpop.md.
+   */
+  readonly dpop?: boolean;
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
   /**
-   * `fetch` with `Authorization: Bearer <access token>`. On a 401 it takes a newer
-   * token (another window's, or one refresh) and retries once.
+   * `fetch` with `Authorization: Bearer <access token>` (with `dpop`: `Authorization: DPoP`
+   * and a proof). On a 401 it takes a newer token (another window's, or one refresh) and
+   * retries once. With `dpop` and no key stored, the session ends (SESSION_EXPIRED).
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 }
@@ -108,6 +117,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
     throw invalid('sealer must be an object with seal and unseal functions');
   }
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalid('dpop must be a boolean');
   for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
   }
@@ -119,6 +129,8 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     );
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const dpop = options.dpop === true ? createDpop({ sessionKey: settings.sessionKey, databaseName }) : undefined;
+  const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: allowInsecure });
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
@@ -135,6 +147,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       client: { ...client, token_endpoint_auth_method: method },
       allowInsecureRequests: allowInsecure,
       fetch: options.tokenEndpointFetch ?? fetchImpl,
+      ...(dpop && { dpop }),
     }),
     network: {
       isOnline: () => navigator.onLine,
@@ -149,10 +162,21 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     close() {
       stopWatchingLifecycle();
       core.close();
+      dpop?.close();
+    },
+    async signOut() {
+      await core.signOut();
+      await dpop?.forget(); // the next sign-in starts a new key lineage
     },
     async fetch(input, init) {
       const request = new Request(input, init);
-      const send = (token: string): Promise<Response> => {
+      const send = async (token: string): Promise<Response> => {
+        if (dpopSend) {
+          // No key: the forced refresh finds none either and ends the session in every window (SESSION_EXPIRED).
+          const response = (await dpopSend(request, token)) ?? (await dpopSend(request, await core.getAccessToken({ forceRefresh: true, signal: request.signal })));
+          if (response) return response;
+          throw new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The DPoP key of this session is no longer stored: sign in again');
+        }
         const attempt = request.clone();
         attempt.headers.set('authorization', `Bearer ${token}`);
         return fetchImpl(attempt);
@@ -176,6 +200,9 @@ export { openBroadcastChannel } from './broadcast.js';
 export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
+export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions, type DpopRequestOptions } from './dpop.js';
+export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
+export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';
 // Electron shell: sealing at rest and the token broker's window side.
 export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 export { DesktopError, answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
