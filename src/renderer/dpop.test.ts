@@ -146,3 +146,22 @@ test('signIn: the code exchange is bound to a new key, which is stored only if t
   expect(thumbprint).not.toBe(before?.jkt);
   dpop.close();
 });
+
+test("the DPoP fetch sends the caller's request as built (method, body) with a proof for that method and URL", async () => {
+  const { databaseName, accessToken } = await signedIn();
+  const dpop = createDpop({ sessionKey: 'k', databaseName, locks });
+  const sent: Array<{ method: string; body: string; proof: Record<string, unknown> }> = [];
+  const send = createDpopFetch({ dpop, fetch: async (input, init) => {
+    const request = new Request(input, init);
+    const proof = JSON.parse(Buffer.from(request.headers.get('dpop')!.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    sent.push({ method: request.method, body: await request.text(), proof });
+    return new Response(null, { status: 201 });
+  } });
+  const request = new Request('https://api.example/items?x=1#top', { method: 'POST', body: 'payload' });
+  expect((await send(request, accessToken))?.status).toBe(201);
+  expect((await send(request, accessToken))?.status).toBe(201); // the caller's request is reusable: each attempt is a clone
+  expect(sent.map(({ method, body }) => [method, body])).toEqual([['POST', 'payload'], ['POST', 'payload']]);
+  expect(sent[0]!.proof).toMatchObject({ htm: 'POST', htu: 'https://api.example/items' });
+  expect(sent[0]!.proof['jti']).not.toBe(sent[1]!.proof['jti']);
+  dpop.close();
+});
