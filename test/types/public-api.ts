@@ -5,8 +5,12 @@
 import type {
   ErrorCode} from 'tokenherd';
 import {
+  createDpop,
   createTokenCoordinator,
   isTokenHerdError,
+  retryOnNonceChallenge,
+  type Dpop,
+  type DpopRequestOptions,
   relayedFetch,
   type DesktopAppBridge,
   type CoordinatorState,
@@ -52,6 +56,8 @@ export type Checks = [
   Expect<Equal<CoordinatorState['status'], 'unknown' | 'signed-in' | 'signed-out'>>,
   Expect<Equal<TokenCoordinatorOptions['sessionKey'], string>>,
   Expect<Equal<TokenCoordinatorOptions['tokenEndpointFetch'], typeof fetch | undefined>>,
+  Expect<Equal<TokenCoordinatorOptions['dpop'], boolean | undefined>>,
+  Expect<Equal<Parameters<Dpop['signIn']>, [exchange: (options: DpopRequestOptions) => Promise<unknown>, setSession: (tokenResponse: unknown) => Promise<void>]>>,
   Expect<Equal<Awaited<ReturnType<SessionStore['compareAndSet']>>, CompareAndSetResult>>,
 ];
 
@@ -83,4 +89,12 @@ export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
 // The core composes with any ports.
 export function customCore(ports: Omit<CoordinatorPorts, 'lock'>) {
   return createCoordinatorCore({ sessionKey: 'k' }, { ...ports, lock: createMemoryLocks() });
+}
+
+// DPoP: a sign-in bound to a new key, then the coordinator's refreshes and fetches carry proofs of it.
+export async function dpopSignIn(exchange: (options: DpopRequestOptions) => Promise<unknown>): Promise<TokenCoordinator> {
+  const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop: true });
+  const dpop = createDpop({ sessionKey: 'acme', databaseName: 'tokenherd' });
+  await dpop.signIn((options) => retryOnNonceChallenge(() => exchange(options)), (response) => coordinator.setSession(response));
+  return coordinator;
 }
