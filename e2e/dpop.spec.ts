@@ -117,6 +117,10 @@ test('the key deleted from IndexedDB: SESSION_EXPIRED in every window, no reques
   expect(again.map((answer) => (answer.ok ? answer.status : answer.code))).toEqual(Array(4).fill('SESSION_EXPIRED'));
   const attempts = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.events.filter((e) => e.type === 'refresh-started').length)));
   expect(attempts.reduce((a, b) => a + b, 0)).toBe(1); // the one window that found no key under the lock
+  const reasons = await pages[attempts.indexOf(1)]!.evaluate(() =>
+    window.tokenherdDemo.events.flatMap((e) => (e.type === 'refresh-failed' ? [`${e.code}: ${e.reason}`] : [])),
+  );
+  expect(reasons).toEqual([expect.stringMatching(/^SESSION_EXPIRED: .*dpop_key_missing/)]);
   expect(oauth.stats().refreshRequests).toBe(0);
   expect(oauth.dpopStats().userinfoRequests).toBe(0);
 });
