@@ -1,7 +1,9 @@
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
-import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { openSuspendableChannel } from './broadcast.js';
+import { createDpop } from './dpop.js';
+import { createDpopFetch } from './dpop-fetch.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
@@ -38,16 +40,22 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
    */
   readonly sealer?: Sealer;
   readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
+  /**
+   * DPoP (RFC 9449): tokens bound to the session's non-extractable key pair, which every
+   * window reads from IndexedDB. Refreshes and `fetch` carry proofs; sign in with
+   * `createDpop(...).signIn` so the code exchange is bound to a new key. See docs/dpop.md.
+   */
+  readonly dpop?: boolean;
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
   /**
-   * `fetch` with `Authorization: Bearer <access token>`. On a 401 it takes a newer
-   * token (another window's, or one refresh) and retries once. Resolves with the
-   * response, whatever its status.
+   * `fetch` with `Authorization: Bearer <access token>` (with `dpop`: `Authorization: DPoP`
+   * and a proof). On a 401 it takes a newer token (another window's, or one refresh) and
+   * retries once. Resolves with the response, whatever its status.
    * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails
    *   (network), ABORTED when its `signal` aborts, INVALID_OPTIONS for an invalid
-   *   request (as rejections)
+   *   request; with `dpop` and no key stored, SESSION_EXPIRED (as rejections)
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 }
@@ -123,6 +131,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
     throw invalid('sealer must be an object with seal and unseal functions');
   }
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalid('dpop must be a boolean');
   for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
   }
@@ -134,6 +143,8 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     );
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const dpop = options.dpop === true ? createDpop({ sessionKey: settings.sessionKey, databaseName }) : undefined;
+  const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: allowInsecure });
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
@@ -151,6 +162,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       client: { ...client, token_endpoint_auth_method: method },
       allowInsecureRequests: allowInsecure,
       fetch: options.tokenEndpointFetch ?? fetchImpl,
+      ...(dpop && { dpop }),
     }),
     network: {
       isOnline: () => navigator.onLine,
@@ -172,6 +184,11 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     close() {
       stopWatchingLifecycle();
       core.close();
+      dpop?.close();
+    },
+    async signOut() {
+      await core.signOut();
+      await dpop?.forget(); // the next sign-in starts a new key lineage
     },
     async fetch(input, init) {
       let request: Request;
@@ -180,12 +197,21 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       } catch (failure) {
         throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
       }
+      // The API request's own failures reach the caller coded, like the coordinator's.
       const send = async (token: string): Promise<Response> => {
-        const attempt = request.clone();
-        attempt.headers.set('authorization', `Bearer ${token}`);
         try {
+          if (dpopSend) {
+            // No key: the forced refresh finds none either and ends the session in every window (SESSION_EXPIRED).
+            const response =
+              (await dpopSend(request, token)) ?? (await dpopSend(request, await core.getAccessToken({ forceRefresh: true, signal: request.signal })));
+            if (response) return response;
+            throw new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The DPoP key of this session is no longer stored: sign in again');
+          }
+          const attempt = request.clone();
+          attempt.headers.set('authorization', `Bearer ${token}`);
           return await fetchImpl(attempt);
         } catch (failure) {
+          if (isTokenHerdError(failure)) throw failure;
           if (request.signal.aborted) throw new TokenHerdError(ErrorCode.ABORTED, 'fetch was aborted', { cause: failure });
           throw new TokenHerdError(ErrorCode.TRANSIENT, `The request to ${request.url} failed: ${String(failure)}`, { cause: failure });
         }
@@ -214,3 +240,6 @@ export type { Sealer, SealedStoreOptions } from './sealed-store.js';
 export type { AbortSignalLike } from '../shared/abort.js';
 export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';
 export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions, type DpopRequestOptions } from './dpop.js';
+export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
+export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';

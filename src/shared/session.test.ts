@@ -7,6 +7,8 @@ const valid = { access_token: 'at', token_type: 'Bearer', expires_in: 3600, refr
 test('a token response becomes a token set whose expiry counts from receipt', () => {
   expect(parseTokenResponse(valid, NOW)).toEqual({ accessToken: 'at', refreshToken: 'rt', expiresAt: NOW + 3_600_000, scope: 'repo' });
   expect(parseTokenResponse({ access_token: 'at', token_type: 'bearer' }, NOW)).toEqual({ accessToken: 'at' });
+  // A DPoP-bound token (RFC 9449 section 5) is stored the same way; the DPoP fetch adds the proofs.
+  expect(parseTokenResponse({ ...valid, token_type: 'DPoP' }, NOW)).toEqual(parseTokenResponse(valid, NOW));
 });
 
 test('malformed token responses are refused with INVALID_TOKEN_RESPONSE', () => {
@@ -18,7 +20,8 @@ test('malformed token responses are refused with INVALID_TOKEN_RESPONSE', () => 
     { ...valid, access_token: '' },
     { ...valid, access_token: 'x'.repeat(20_000) },
     { ...valid, token_type: undefined },
-    { ...valid, token_type: 'DPoP' },
+    { ...valid, token_type: 'DPoP2' },
+    { ...valid, token_type: 'mac' },
     { ...valid, expires_in: -1 },
     { ...valid, expires_in: 0 },
     { ...valid, expires_in: 1.5 },

@@ -3,8 +3,12 @@
  * name, signature, event or error code changes. Nothing here runs.
  */
 import {
+  createDpop,
   createTokenCoordinator,
   isTokenHerdError,
+  retryOnNonceChallenge,
+  type Dpop,
+  type DpopRequestOptions,
   type CoordinatorState,
   type ErrorCode,
   type GetAccessTokenOptions,
@@ -85,6 +89,8 @@ export type Checks = [
   Expect<Equal<CoordinatorState['status'], 'unknown' | 'signed-in' | 'signed-out'>>,
   Expect<Equal<TokenCoordinatorOptions['sessionKey'], string>>,
   Expect<Equal<TokenCoordinatorOptions['tokenEndpointFetch'], typeof fetch | undefined>>,
+  Expect<Equal<TokenCoordinatorOptions['dpop'], boolean | undefined>>,
+  Expect<Equal<Parameters<Dpop['signIn']>, [exchange: (options: DpopRequestOptions) => Promise<unknown>, setSession: (tokenResponse: unknown) => Promise<void>]>>,
   Expect<Equal<Awaited<ReturnType<SessionStore['compareAndSet']>>, CompareAndSetResult>>,
   Expect<Equal<TokenCoordinatorOptions['client'], OAuthClientOptions>>,
   Expect<Equal<TokenCoordinatorOptions['profile'], ProviderProfile | undefined>>,
@@ -169,4 +175,12 @@ export function onRefused(sent: Sent, settings: Pick<ResolvedSettings, 'profile'
 // The broker's answer carries an access token or a code, nothing else.
 export function answerBroker(coordinator: TokenCoordinator): Promise<BrokerAnswer> {
   return answerTokenQuery(coordinator, { minValiditySeconds: 60 });
+}
+
+// DPoP: a sign-in bound to a new key, then the coordinator's refreshes and fetches carry proofs of it.
+export async function dpopSignIn(exchange: (options: DpopRequestOptions) => Promise<unknown>): Promise<TokenCoordinator> {
+  const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop: true });
+  const dpop = createDpop({ sessionKey: 'acme', databaseName: 'tokenherd' });
+  await dpop.signIn((options) => retryOnNonceChallenge(() => exchange(options)), (response) => coordinator.setSession(response));
+  return coordinator;
 }
