@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { herdName } from '../shared/coordinator.js';
 import { createDpopKeyStore, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';
 
 export interface DpopOptions {
@@ -133,8 +134,8 @@ export function createDpop(options: DpopOptions): Dpop {
       });
     },
     signIn(exchange, setSession) {
-      // The core's lock name (src/shared/coordinator.ts): a refresh of the old session cannot interleave.
-      return locks.request(`tokenherd:${sessionKey}`, async () => {
+      // The core's refresh lock: a refresh of the old session cannot interleave.
+      return locks.request(herdName(sessionKey), async () => {
         const keyPair = await generateDpopKeyPair();
         const tokenResponse = await exchange(requestOptions(makeHandle(keyPair)));
         await store.put(sessionKey, keyPair);

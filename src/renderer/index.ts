@@ -1,4 +1,4 @@
-import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
+import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { openSuspendableChannel } from './broadcast.js';
@@ -148,7 +148,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
-  const channel = openSuspendableChannel(`tokenherd:${settings.sessionKey}`);
+  const channel = openSuspendableChannel(herdName(settings.sessionKey));
   const core = createCoordinatorCore(options, {
     lock: createWebLocks(navigator.locks),
     channel,

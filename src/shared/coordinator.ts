@@ -68,6 +68,11 @@ export interface CoordinatorCore {
   close(): void;
 }
 
+/** The name of a session key's Web Lock and BroadcastChannel: every window of the herd uses the same. */
+export function herdName(sessionKey: string): string {
+  return `tokenherd:${sessionKey}`;
+}
+
 /** An operation of this window that callers with a need it covers can join. */
 interface Operation {
   readonly need: Need;
@@ -103,7 +108,7 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   const { sessionKey } = config;
   const { lock, channel, store, clock, endpoint, network } = ports;
   const random = ports.random ?? Math.random;
-  const lockName = `tokenherd:${sessionKey}`;
+  const lockName = herdName(sessionKey);
   const listeners = new Set<TokenHerdListener>();
   const changeWatchers = new Set<() => void>();
   const operations = new Set<Operation>();

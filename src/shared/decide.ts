@@ -157,13 +157,15 @@ export function judge(outcome: RefreshOutcome, sent: Sent, settings: Pick<Resolv
         next: { sessionKey: session.sessionKey, generation: session.generation + 1, state: 'active', cause: 'rotated', tokens: kept, updatedAt: now },
       };
     }
-    case 'rejected':
+    case 'rejected': {
+      const refusal = outcome.description ? `${outcome.error}: ${outcome.description}` : outcome.error;
       return {
         do: 'expire',
         reason: before
-          ? `The provider rejected the refresh token (${outcome.error}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
-          : `The provider rejected the refresh token (${outcome.error}): sign in again`,
+          ? `The provider rejected the refresh token (${refusal}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
+          : `The provider rejected the refresh token (${refusal}): sign in again`,
       };
+    }
     case 'provider-error':
       return {
         do: 'fail',

@@ -1,6 +1,7 @@
 export type { AbortSignalLike } from './abort.js';
 export {
   createCoordinatorCore,
+  herdName,
   type CoordinatorCore,
   type CoordinatorPorts,
   type CoordinatorState,
