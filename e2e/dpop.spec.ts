@@ -3,7 +3,9 @@ import { SESSION_KEY, expect, test, type App } from './support/fixtures.js';
 import { clearStore, inspectDpopKey } from './support/idb.js';
 
 // Every window runs `dpop: true` against a server that refuses token requests without a proof.
-test.use({ dpop: true, serverOptions: { accessTokenTtlSeconds: 4, dpop: 'required' } });
+// Tokens live long enough that a round of API calls from 32 windows on a loaded machine ends before
+// the next expiry: the refresh counts below are per expiry, and a round crossing one would add its own.
+test.use({ dpop: true, serverOptions: { accessTokenTtlSeconds: 10, dpop: 'required' } });
 
 const EXPIRIES = 2;
 
@@ -83,7 +85,7 @@ test.describe('replayed proofs', () => {
 });
 
 test.describe('the server demands DPoP nonces', () => {
-  test.use({ serverOptions: { accessTokenTtlSeconds: 4, dpop: 'required', dpopNonceRequired: true } });
+  test.use({ serverOptions: { accessTokenTtlSeconds: 10, dpop: 'required', dpopNonceRequired: true } });
 
   test('the nonce learned at sign-in serves every window: one challenge in all, not one per window', async ({ app, oauth }) => {
     const pages = await signedIn(app, 8);
