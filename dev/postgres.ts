@@ -68,7 +68,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await exec(tool('initdb'), ['-D', dataDirectory, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   } catch (error) {
     await rm(root, { recursive: true, force: true });
-    throw new Error(`initdb failed (is PostgreSQL installed? bash scripts/install-postgres.sh): ${(error as Error).message}`);
+    throw new Error(`initdb failed (is PostgreSQL installed? bash scripts/install-postgres.sh): ${(error as Error).message}`, { cause: error });
   }
   const port = await freePort();
   const settings = [

@@ -34,6 +34,7 @@ export type Checks = [
       | 'INVALID_OPTIONS'
       | 'ABORTED'
       | 'UNSUPPORTED'
+      | 'STORE_CORRUPT'
       | 'CLOSED'
     >
   >,
