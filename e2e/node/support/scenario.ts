@@ -6,7 +6,7 @@ import { burstAll, untilTime, type BurstResult, type WorkerProcess } from './pro
 import type { WorkerConfig } from './protocol.js';
 
 export function workerConfig(
-  oauth: { issuer: string; tokenEndpoint: string; clientId: string },
+  oauth: { readonly issuer: string; readonly tokenEndpoint: string },
   sessionKey: string,
   backend: WorkerConfig['backend'],
   extra: Partial<WorkerConfig> = {},
