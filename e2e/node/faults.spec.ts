@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { Pool } from 'pg';
 import { startGateway } from '../../dev/gateway.js';
 import type { RefreshRequestInfo } from '../../dev/oauth-server.js';
 import { createFileBackend, createPostgresBackend, createTokenCoordinator, type SessionBackend } from '../../src/node/index.js';
@@ -33,7 +34,7 @@ function okTokens(results: BurstResult[]): Set<string> {
   return new Set(all.map((r) => (r.ok ? r.token : '')));
 }
 
-const backends: Array<{ name: string; config: (url: string, directory: string) => WorkerConfig['backend']; open: (pool: import('pg').Pool, directory: string) => SessionBackend }> = [
+const backends: Array<{ name: string; config: (url: string, directory: string) => WorkerConfig['backend']; open: (pool: Pool, directory: string) => SessionBackend }> = [
   { name: 'PostgreSQL', config: (url) => ({ kind: 'postgres', url }), open: (pool) => createPostgresBackend({ pool }) },
   // The file lock of a killed holder is taken over once stale: 2 s in the workers.
   { name: 'files', config: (_url, directory) => ({ kind: 'file', directory }), open: (_pool, directory) => createFileBackend({ directory }) },
