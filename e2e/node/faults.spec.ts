@@ -96,6 +96,36 @@ test('PostgreSQL, reuse-grace profile through the gateway: the refresher killed 
   }
 });
 
+test('PostgreSQL, provider down (503, then Retry-After) through the gateway: one burst of requests for all replicas, TRANSIENT for all, the backoff shared in the row', async ({ oauth, pool, postgres, sessionKey }) => {
+  const gateway = await startGateway({ upstream: oauth });
+  const backend = createPostgresBackend({ pool });
+  try {
+    const expiresAt = await signIn(oauth, backend, sessionKey, await gateway.mintSession());
+    const workers = await startWorkers(3, workerConfig(gateway, sessionKey, { kind: 'postgres', url: postgres.url }));
+    try {
+      // Two attempts per refresh (the workers' retry setting): both answered 503, the second asking for 2 s.
+      gateway.script({ status: 503 }, { status: 503, retryAfter: '2' });
+      await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
+      const down = (await Promise.all(workers.map((w) => w.burst(10, Date.now() + 150)))).flatMap((b) => b.results);
+      expect(new Set(down.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['TRANSIENT']));
+      expect(gateway.stats()).toMatchObject({ refreshRequests: 2, forwarded: 0 });
+      const stored = await backend.store.read(sessionKey);
+      expect(stored).toMatchObject({ state: 'active', generation: 1 });
+      const backoffUntil = stored?.state === 'active' ? stored.backoffUntil : undefined;
+      expect(backoffUntil).toBeGreaterThan(Date.now());
+      // Once the provider's wait is over, one refresh serves every replica.
+      await untilTime(backoffUntil! + 1);
+      await oneRefreshAtExpiry(oauth, workers, 10, expiresAt);
+      expect(gateway.stats()).toMatchObject({ refreshRequests: 3, forwarded: 1, grantsRevoked: 0 });
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+  } finally {
+    await backend.close();
+    await gateway.close();
+  }
+});
+
 test('PostgreSQL restarted between expiries: TRANSIENT while it is down, session kept, one refresh once it is back', async ({ oauth, pool, postgres, sessionKey }) => {
   const backend = createPostgresBackend({ pool });
   let expiresAt = await signIn(oauth, backend, sessionKey);

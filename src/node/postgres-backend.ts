@@ -143,11 +143,25 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
   const lock: LockPort = {
     async request(name, { signal }, callback) {
       if (signal?.aborted) throw signal.reason;
+      // A full pool makes connect() wait: the caller's signal still ends that wait.
+      const connecting = pool.connect();
+      let stopWaiting = (): void => {};
       let client: PoolClient;
       try {
-        client = await pool.connect();
+        client = await Promise.race([
+          connecting,
+          new Promise<never>((_, reject) => {
+            stopWaiting = onAbort(signal, reject);
+          }),
+        ]);
       } catch (error) {
+        if (signal?.aborted && error === signal.reason) {
+          void connecting.then((late) => late.release(), () => {});
+          throw error;
+        }
         throw transient('Could not connect to PostgreSQL for the refresh lock', error);
+      } finally {
+        stopWaiting();
       }
       // A checked-out client that loses its connection emits 'error'; unheard, that would end the process.
       let lost = false;
