@@ -36,7 +36,7 @@ function okTokens(results: BurstResult[]): Set<string> {
 
 const backends: Array<{ name: string; config: (url: string, directory: string) => WorkerConfig['backend']; open: (pool: Pool, directory: string) => SessionBackend }> = [
   { name: 'PostgreSQL', config: (url) => ({ kind: 'postgres', url }), open: (pool) => createPostgresBackend({ pool }) },
-  // The file lock of a killed holder is taken over once stale: 2 s in the workers.
+  // The file lock of a killed holder is taken over once stale: 4 s in the workers.
   { name: 'files', config: (_url, directory) => ({ kind: 'file', directory }), open: (_pool, directory) => createFileBackend({ directory }) },
 ];
 

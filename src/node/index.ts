@@ -214,4 +214,3 @@ export type { Sealer, SealedStoreOptions } from '../renderer/sealed-store.js';
 export type { NoticePort, SessionBackend, SessionHint } from './backend.js';
 export { createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 export { createPostgresBackend, migratePostgres, type PostgresBackendOptions } from './postgres-backend.js';
-export { createProcessLocks } from './process-locks.js';

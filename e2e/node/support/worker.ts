@@ -18,7 +18,8 @@ if (config.backend.kind === 'postgres') {
   pool.on('error', () => {});
   backend = createPostgresBackend({ pool });
 } else {
-  backend = createFileBackend({ directory: config.backend.directory, staleLockMs: 2_000 });
+  // Short, so the SIGKILL test is quick; long enough that a loaded machine's event loop refreshes a live lock in time.
+  backend = createFileBackend({ directory: config.backend.directory, staleLockMs: 4_000 });
 }
 
 const coordinators = Array.from({ length: config.coordinators }, () =>
