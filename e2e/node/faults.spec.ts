@@ -147,6 +147,46 @@ test('PostgreSQL restarted between expiries: TRANSIENT while it is down, session
   }
 });
 
+test('PostgreSQL stopped while a refresh is at the provider (reuse-grace profile): TRANSIENT, the in-flight marker kept, and the next refresh recovers within the grace', async ({ oauth, pool, postgres, sessionKey }) => {
+  const gateway = await startGateway({ upstream: oauth, emulate: { graceSeconds: 30 } });
+  const backend = createPostgresBackend({ pool });
+  try {
+    const expiresAt = await signIn(oauth, backend, sessionKey, await gateway.mintSession());
+    const workers = await startWorkers(2, workerConfig(gateway, sessionKey, { kind: 'postgres', url: postgres.url }, { profile: { reuseGraceSeconds: 30 } }));
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        oauth.onRefreshRequest(async () => {
+          oauth.onRefreshRequest(undefined);
+          resolve();
+          await new Promise<void>((done) => (release = done));
+        });
+      });
+      await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
+      const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
+      await held;
+      await postgres.stopServer();
+      release(); // the provider rotates; the refresher cannot store the result
+      const down = (await Promise.all(bursts)).flatMap((b) => b.results);
+      expect(new Set(down.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['TRANSIENT']));
+      expect(gateway.stats()).toMatchObject({ consumed: 1, grantsRevoked: 0 });
+      await postgres.startServer();
+      expect(await backend.store.read(sessionKey)).toMatchObject({ generation: 1, state: 'active', refreshInFlight: { unknownSends: 1 } });
+      const up = (await Promise.all(workers.map((w) => w.burst(5, Date.now() + 150)))).flatMap((b) => b.results);
+      const tokens = new Set(up.map((r) => (r.ok ? r.token : r.code)));
+      expect(tokens.size).toBe(1);
+      for (const token of tokens) expect(await oauth.accessTokenValid(token)).toBe(true);
+      expect(gateway.stats()).toMatchObject({ replayed: 1, grantsRevoked: 0 });
+      expect(await backend.store.read(sessionKey)).toMatchObject({ generation: 2, state: 'active' });
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+  } finally {
+    await backend.close();
+    await gateway.close();
+  }
+});
+
 test.describe('a provider that rejects reuse without revoking (GitHub)', () => {
   test.use({ serverOptions: { accessTokenTtlSeconds: 3, reuse: 'reject' } });
 
