@@ -21,7 +21,8 @@ export default tseslint.config(
     rules: { 'no-empty-pattern': 'off' },
   },
   {
-    files: ['src/shared/**/*.ts'],
+    // The core and its in-memory doubles run anywhere: no DOM, Node or Electron.
+    files: ['src/shared/**/*.ts', 'src/testing/**/*.ts'],
     ignores: ['src/shared/**/*.test.ts'],
     rules: {
       'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'indexedDB', 'localStorage', 'BroadcastChannel', 'fetch', 'process', 'require'],

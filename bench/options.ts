@@ -13,16 +13,19 @@ export interface BenchOptions {
   readonly timeoutSeconds: number;
   /** Also write the report into docs/. */
   readonly docs: boolean;
+  /** Leave out the package build and the size of each entry. */
+  readonly skipSize: boolean;
 }
 
 export const USAGE = `npm run bench -- [--n 1,2,8,32,64] [--cycles 5] [--contestants ${CONTESTANTS.join(',')}]
-                    [--ttl 3] [--timeout 900] [--docs]
+                    [--ttl 3] [--timeout 900] [--docs] [--skip-size]
   --n            window counts, each one browser context with that many pages
   --cycles       access token expiries per contestant and window count
   --contestants  which libraries to run
   --ttl          access token lifetime at the server, in seconds
   --timeout      bound on the whole run, in seconds
-  --docs         also write docs/benchmarks.md, docs/bench-latest.svg and docs/bench-latest.json`;
+  --docs         also write docs/benchmarks.md, docs/bench-latest.svg and docs/bench-latest.json
+  --skip-size    leave out npm run build and the minified + gzip size of each package entry`;
 
 function integers(name: string, text: string, min: number, max: number): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));
@@ -42,6 +45,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       ttl: { type: 'string', default: '3' },
       timeout: { type: 'string', default: '900' },
       docs: { type: 'boolean', default: false },
+      'skip-size': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -55,5 +59,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     ttlSeconds: integers('ttl', values.ttl, 2, 600)[0]!,
     timeoutSeconds: integers('timeout', values.timeout, 10, 24 * 3600)[0]!,
     docs: values.docs,
+    skipSize: values['skip-size'],
   };
 }

@@ -1,4 +1,5 @@
 import type { ContestantName } from './options.js';
+import type { EntrySize } from './size.js';
 
 /** One access token expiry, as the server counted it and as the windows lived it. */
 export interface CycleResult {
@@ -24,12 +25,23 @@ export interface CycleResult {
   readonly allFreshMs?: number;
   /** Duration of the first token request of the cycle, from the browser's resource timing. */
   readonly roundTripMs?: number;
-  /** tokenherd: from the leader's stored write to the last window holding the new token. */
+  /** tokenherd: from the leader's stored write to the last window's `getToken` resolving with the new token. */
   readonly writeToLastWindowMs?: number;
-  /** tokenherd: from the leader's stored write until the last other window had read it from the store. */
+  /** tokenherd: from the leader's stored write until the last other window had adopted it (its `adopted` event: a store read, or a token the announcement carried). */
   readonly writeToLastReadMs?: number;
   /** tokenherd: how many windows were granted the refresh lock (the leader, and any that got it before the announcement reached them). */
   readonly lockGrants?: number;
+  /** tokenherd: from the expiry instant until the refresher's request left (its store read, the lock, the marker write). */
+  readonly requestStartMs?: number;
+  /** tokenherd: the refresher's own token request, from the browser's resource timing; `roundTripMs` is the first request of any window. */
+  readonly refresherRoundTripMs?: number;
+  /**
+   * tokenherd: per window, from the refresher's server response (the end of its request) until that
+   * window first held the new token in memory, whether or not it had asked yet; ascending, ms.
+   */
+  readonly responseToHeldMs?: readonly number[];
+  /** tokenherd: from the expiry instant until every window held the new token in memory. */
+  readonly allHeldMs?: number;
 }
 
 export interface HotPath {
@@ -82,6 +94,8 @@ export interface BenchReport {
   readonly options: { readonly windows: readonly number[]; readonly cycles: number; readonly ttlSeconds: number };
   readonly versions: Readonly<Record<string, string>>;
   readonly runs: readonly RunResult[];
+  /** Minified + gzip bytes per package entry; absent with --skip-size. */
+  readonly sizes?: readonly EntrySize[];
 }
 
 export const median = (values: readonly number[]): number | undefined => {
@@ -101,6 +115,8 @@ export function summarize(run: RunResult) {
   const allFresh = defined(cycles.map((c) => c.allFreshMs));
   const overhead = defined(cycles.map((c) => (c.allFreshMs !== undefined && c.roundTripMs !== undefined ? c.allFreshMs - c.roundTripMs : undefined)));
   const propagation = defined(cycles.map((c) => c.writeToLastWindowMs));
+  const responseToLast = defined(cycles.map((c) => c.responseToHeldMs?.at(-1)));
+  const heldExcess = defined(cycles.map((c) => (c.allHeldMs !== undefined && c.refresherRoundTripMs !== undefined ? c.allHeldMs - c.refresherRoundTripMs : undefined)));
   const sum = (pick: (c: CycleResult) => number): number => cycles.reduce((total, c) => total + pick(c), 0);
   return {
     requestsPerExpiry: cycles.length === 0 ? undefined : sum((c) => c.refreshRequests) / cycles.length,
@@ -123,6 +139,17 @@ export function summarize(run: RunResult) {
     lockGrantsMedian: median(defined(cycles.map((c) => c.lockGrants))),
     propagationMedianMs: median(propagation),
     propagationMaxMs: max(propagation),
+    requestStartMedianMs: median(defined(cycles.map((c) => c.requestStartMs))),
+    refresherRoundTripMedianMs: median(defined(cycles.map((c) => c.refresherRoundTripMs))),
+    /** Per expiry, the last window's time from the server response to holding the token. */
+    responseToLastMedianMs: median(responseToLast),
+    responseToLastMaxMs: max(responseToLast),
+    /** Per expiry, the median window's; then the median over expiries. */
+    responseToMedianWindowMs: median(defined(cycles.map((c) => (c.responseToHeldMs ? median(c.responseToHeldMs) : undefined)))),
+    /** Every window holding the token, after the expiry instant, minus the refresher's round trip: the target's "excess". */
+    heldExcessMs: heldExcess,
+    heldExcessMedianMs: median(heldExcess),
+    heldExcessMaxMs: max(heldExcess),
   };
 }
 

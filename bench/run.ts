@@ -10,9 +10,10 @@ import { startOAuthServer, type OAuthServer } from '../dev/oauth-server.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/paths.js';
 import { readMachine } from './machine.js';
 import { parseOptions, USAGE, type BenchOptions, type ContestantName } from './options.js';
-import type { BenchHandle } from './pages/harness.js';
+import type { BenchHandle, RequestTiming, TokenResult } from './pages/harness.js';
 import type { TokenherdBench } from './pages/tokenherd.js';
 import { writeReport } from './report.js';
+import { measureEntrySizes } from './size.js';
 import { median, type BenchReport, type CycleResult, type Floor, type HotPath, type RunResult } from './results.js';
 
 declare global {
@@ -28,8 +29,10 @@ const OPEN_CONCURRENCY = 8;
 /** Signing in is not timed: every window gets this long to see the session window 0 stored. */
 const SIGN_IN_WAIT_MS = 15_000;
 const HOT_PATH_MS = 400;
-const FLOOR_ROUNDS = 5;
-const FLOOR_WAIT_MS = 400;
+/** Odd, so the median is one round's figure. */
+const FLOOR_ROUNDS = 9;
+/** A window that has not seen a probe this long after it was sent leaves that round out. */
+const FLOOR_WAIT_MS = 2_000;
 
 const CONFIG_FILE = new URL('vite.config.ts', import.meta.url).pathname;
 
@@ -103,23 +106,12 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
   for (const r of results) if (!r.ok) errors[r.error] = (errors[r.error] ?? 0) + 1;
   for (const r of results) if (r.ok && !accepted.has(r.token)) errors['token refused by the server'] = (errors['token refused by the server'] ?? 0) + 1;
 
-  const requests = (await Promise.all(pages.map((page) => page.evaluate(([since, url]) => window.bench.tokenRequests(since, url), [at - 50, oauth.tokenEndpoint] as const)))).flat();
-  const firstRequest = requests.sort((a, b) => a.start - b.start)[0];
+  const requestsPerPage = await Promise.all(pages.map((page) => page.evaluate(([since, url]) => window.bench.tokenRequests(since, url), [at - 50, oauth.tokenEndpoint] as const)));
+  const firstRequest = requestsPerPage.flat().sort((a, b) => a.start - b.start)[0];
   const lastDone = Math.max(...working.map((r) => r.doneAt));
   const allWorking = working.length === pages.length;
   const lockGrantsInCycle = (await lockGrants()) - grantsBefore;
-  let writeToLastWindowMs: number | undefined;
-  let writeToLastReadMs: number | undefined;
-  if (contestant === 'tokenherd' && allWorking) {
-    const generation = await first.evaluate(() => window.bench.generation!());
-    const seen = await Promise.all(pages.map((page) => page.evaluate((g) => [window.bench.rotatedAt!(g), window.bench.adoptedAt!(g)] as const, generation)));
-    const leaderWrite = seen.map(([written]) => written).find((w) => w !== undefined);
-    const reads = seen.flatMap(([, read]) => (read === undefined ? [] : [read]));
-    if (leaderWrite !== undefined) {
-      writeToLastWindowMs = lastDone - leaderWrite;
-      if (reads.length > 0) writeToLastReadMs = Math.max(...reads) - leaderWrite;
-    }
-  }
+  const detail = contestant === 'tokenherd' && allWorking ? await tokenherdTimings(pages, results, requestsPerPage, at) : {};
   return {
     at,
     lastArmedBeforeMs: at - Math.max(...armedAt),
@@ -134,9 +126,43 @@ async function runCycle(harness: Harness, contestant: ContestantName, pages: Pag
     errors,
     ...(allWorking && { allFreshMs: lastDone - at }),
     ...(firstRequest && { roundTripMs: firstRequest.end - firstRequest.start }),
-    ...(writeToLastWindowMs !== undefined && { writeToLastWindowMs }),
-    ...(writeToLastReadMs !== undefined && { writeToLastReadMs }),
+    ...detail,
     ...(contestant === 'tokenherd' && { lockGrants: lockGrantsInCycle }),
+  };
+}
+
+type TokenherdTimings = Pick<CycleResult, 'writeToLastWindowMs' | 'writeToLastReadMs' | 'requestStartMs' | 'refresherRoundTripMs' | 'responseToHeldMs' | 'allHeldMs'>;
+
+const tenths = (ms: number): number => Math.round(ms * 10) / 10;
+
+/**
+ * tokenherd's own timings of one expiry in which every window got the new token. The refresher is the
+ * window that stored the new generation; a window "holds" the token from the first event that put it in
+ * its memory (its own write, a store read, or the announcement itself), or at the latest when its
+ * `getToken` resolved with it. All readings are `Date.now()` or resource timing in epoch ms.
+ */
+async function tokenherdTimings(pages: Page[], results: readonly TokenResult[], requestsPerPage: RequestTiming[][], at: number): Promise<TokenherdTimings> {
+  const generation = await pages[0]!.evaluate(() => window.bench.generation!());
+  const seen = await Promise.all(
+    pages.map((page) => page.evaluate((g) => ({ written: window.bench.rotatedAt!(g), read: window.bench.adoptedAt!(g), held: window.bench.heldAt!(g) }), generation)),
+  );
+  const refresher = seen.findIndex((s) => s.written !== undefined);
+  if (refresher < 0) return {};
+  const written = seen[refresher]!.written!;
+  const lastDone = Math.max(...results.map((r) => r.doneAt));
+  const reads = seen.flatMap((s) => (s.read === undefined ? [] : [s.read]));
+  const held = seen.map((s, i) => Math.min(s.held ?? Number.POSITIVE_INFINITY, results[i]!.doneAt));
+  // Its request that was answered last before it stored (Date.now() has whole milliseconds, resource timing fractions).
+  const request = requestsPerPage[refresher]!.filter((r) => r.end <= written + 1).sort((a, b) => a.end - b.end).at(-1);
+  return {
+    writeToLastWindowMs: lastDone - written,
+    ...(reads.length > 0 && { writeToLastReadMs: Math.max(...reads) - written }),
+    allHeldMs: Math.max(...held) - at,
+    ...(request && {
+      requestStartMs: tenths(request.start - at),
+      refresherRoundTripMs: tenths(request.end - request.start),
+      responseToHeldMs: held.map((h) => tenths(h - request.end)).sort((a, b) => a - b),
+    }),
   };
 }
 
@@ -151,8 +177,7 @@ async function measureFloor(pages: Page[]): Promise<Floor> {
   const withRead: number[] = [];
   for (let id = 0; id < FLOOR_ROUNDS; id++) {
     const sent = await first.evaluate((i) => window.bench.sendProbe(i), id);
-    await new Promise((resolve) => setTimeout(resolve, FLOOR_WAIT_MS));
-    const seen = await Promise.all(others.map((page) => page.evaluate((i) => window.bench.probeResult(i), id)));
+    const seen = await Promise.all(others.map((page) => page.evaluate(([i, ms]) => window.bench.probeResult(i, ms), [id, FLOOR_WAIT_MS] as const)));
     if (seen.some((s) => s === undefined)) continue;
     broadcast.push(Math.max(...seen.map((s) => s!.received)) - sent);
     withRead.push(Math.max(...seen.map((s) => s!.read)) - sent);
@@ -245,6 +270,7 @@ async function main(): Promise<void> {
     console.log(`machine:  ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; Chromium ${machine.chromium}; load ${machine.loadAverage} at start`);
     console.log(`settings: windows ${options.windows.join(', ')}; ${options.cycles} expiries each; access tokens live ${options.ttlSeconds} s\n`);
 
+    const sizes = options.skipSize ? undefined : await measureEntrySizes();
     await build({ configFile: CONFIG_FILE });
     const server: PreviewServer = await preview({ configFile: CONFIG_FILE, preview: { port: 0 } });
     cleanups.push(() => server.close());
@@ -283,6 +309,7 @@ async function main(): Promise<void> {
       options: { windows: options.windows, cycles: options.cycles, ttlSeconds: options.ttlSeconds },
       versions: Object.fromEntries(['oidc-provider', 'oauth4webapi', 'idb', 'oidc-client-ts', '@okta/okta-auth-js'].map((name) => [name, packageVersion(name)])),
       runs,
+      ...(sizes && { sizes }),
     };
     await writeReport(report, { docs: options.docs });
   } finally {

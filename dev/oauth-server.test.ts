@@ -300,3 +300,62 @@ test('authorization code + PKCE through the devInteractions login and consent pa
   const refreshed = await s.refreshOutside(str(tokens.refresh_token));
   expect(await s.accessTokenValid(str(refreshed['access_token']))).toBe(true);
 });
+
+const es256 = () => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+
+test("dpop 'required': a refresh without a proof fails; a DPoP-bound refresh token still rotates on every use", async () => {
+  const s = await start({ dpop: 'required' });
+  await expect(s.mintSession()).rejects.toMatchObject({ error: 'invalid_grant' });
+  const key = await es256();
+  const session = await s.mintSession('alice', { dpop: key });
+  expect(session['token_type']).toBe('dpop');
+  let refreshToken = str(session['refresh_token']);
+  for (let use = 1; use <= 3; use++) {
+    const next = await s.refreshOutside(refreshToken, { dpop: key });
+    expect(next['token_type']).toBe('dpop');
+    expect(str(next['refresh_token'])).not.toBe(refreshToken);
+    refreshToken = str(next['refresh_token']);
+  }
+  // The rotated refresh token stays bound: another key cannot use it, and the failure revokes nothing.
+  await expect(s.refreshOutside(refreshToken, { dpop: await es256() })).rejects.toMatchObject({ error: 'invalid_grant' });
+  expect(s.dpopStats().jkts).toHaveLength(1);
+  expect(s.stats()).toMatchObject({ refreshSucceeded: 3, grantsRevoked: 0 });
+});
+
+test('a DPoP-bound access token works at userinfo only with a proof of its key; a replayed proof is refused', async () => {
+  const s = await start({ dpop: 'required' });
+  const key = await es256();
+  const session = await s.mintSession('alice', { dpop: key });
+  const accessToken = str(session['access_token']);
+  const DPoP = oauth.DPoP({}, key);
+  const url = new URL(s.userinfoEndpoint);
+  const proofs: Array<Record<string, string>> = [];
+  const capture = { [oauth.allowInsecureRequests]: true, DPoP, [oauth.customFetch]: (u: string, init: oauth.CustomFetchOptions<string, unknown>) => {
+    proofs.push(init.headers);
+    return fetch(u, init as RequestInit);
+  } };
+  expect((await oauth.protectedResourceRequest(accessToken, 'GET', url, new Headers(), null, capture)).status).toBe(200);
+  const replayed = await fetch(url, { headers: proofs[0]! });
+  expect(replayed.status).toBe(401);
+  expect(replayed.headers.get('www-authenticate')).toMatch(/^DPoP /);
+  expect((await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(401);
+  expect(s.dpopStats()).toMatchObject({ userinfoRequests: 3, userinfoOk: 1, replaysRefused: 1 });
+});
+
+test('requireDpopNonce: a proof without the nonce is answered use_dpop_nonce with one; the retry succeeds', async () => {
+  const s = await start({ dpop: 'required' });
+  const key = await es256();
+  const session = await s.mintSession('alice', { dpop: key });
+  expect(s.dpopStats().nonceChallenges).toBe(0);
+  s.requireDpopNonce(true);
+  await s.refreshOutside(str(session['refresh_token']), { dpop: key });
+  expect(s.dpopStats().nonceChallenges).toBe(1);
+  s.requireDpopNonce(false);
+});
+
+test("dpop 'off': a proof is ignored and the tokens are bearer tokens", async () => {
+  const s = await start({ dpop: 'off' });
+  const session = await s.refreshOutside(str((await s.mintSession())['refresh_token']), { dpop: await es256() });
+  expect(session['token_type']).toBe('bearer');
+  expect(s.dpopStats().jkts).toEqual([]);
+});

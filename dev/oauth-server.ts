@@ -1,4 +1,4 @@
-import { generateKeyPair } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -28,6 +28,28 @@ export interface OAuthServerOptions {
   reuse?: 'revoke' | 'reject';
   /** Default true: every refresh consumes the refresh token and issues a new one. False: it stays valid (Google, Entra). */
   rotateRefreshTokens?: boolean;
+  /**
+   * DPoP (RFC 9449) at the token and userinfo endpoints.
+   * - `'allowed'` (default, oidc-provider's own default): a request with a proof gets tokens bound to its key
+   *   (a public client's refresh token too); a request without one gets bearer tokens.
+   * - `'required'`: the client is registered with `dpop_bound_access_tokens`, so a token request without a proof fails.
+   * - `'off'`: `features.dPoP` disabled; a proof is ignored.
+   */
+  dpop?: 'off' | 'allowed' | 'required';
+  /** Default false: whether every DPoP proof must carry a server nonce; `requireDpopNonce` switches it later. */
+  dpopNonceRequired?: boolean;
+}
+
+export interface DpopStats {
+  /** JWK thumbprints (RFC 7638) of the keys of DPoP proofs the token and userinfo endpoints accepted. */
+  jkts: string[];
+  /** Token and userinfo requests answered `use_dpop_nonce`. */
+  nonceChallenges: number;
+  /** Userinfo requests, and those answered 200. */
+  userinfoRequests: number;
+  userinfoOk: number;
+  /** Token or userinfo requests refused because their proof's `jti` was seen before (a replayed proof). */
+  replaysRefused: number;
 }
 
 export interface RefreshRequestInfo {
@@ -66,8 +88,10 @@ export interface OAuthServer {
   /**
    * A signed-in session without the login UI: saves a grant and a refresh token for the
    * account, refreshes it once from Node and returns that token response. Not counted in stats.
+   * With `dpop`, the refresh token is bound to that key (as a DPoP sign-in binds it) and the
+   * refresh carries a proof made with it.
    */
-  mintSession(accountId?: string): Promise<Record<string, unknown>>;
+  mintSession(accountId?: string, options?: { dpop?: CryptoKeyPair }): Promise<Record<string, unknown>>;
   /**
    * Destroys this access token and nothing else: what a provider that kills the old access token
    * at rotation does (GitHub). oidc-provider's revocation endpoint would revoke the whole grant.
@@ -80,11 +104,15 @@ export interface OAuthServer {
    */
   accessTokenValid(accessToken: string): Promise<boolean>;
   stats(): OAuthServerStats;
+  /** Kept apart from `stats()` so that its shape stays as tests compare it. Reset by `resetStats`. */
+  dpopStats(): DpopStats;
   resetStats(): void;
+  /** Whether DPoP proofs must carry a server nonce from now on (a nonce is announced in `DPoP-Nonce` either way). */
+  requireDpopNonce(required: boolean): void;
   /** Awaited before the server handles each refresh request; `undefined` removes it. */
   onRefreshRequest(hook: RefreshRequestHook | undefined): void;
   /** Refreshes from Node, outside any browser coordination; throws the oauth4webapi error. Counted in stats. */
-  refreshOutside(refreshToken: string): Promise<Record<string, unknown>>;
+  refreshOutside(refreshToken: string, options?: { dpop?: CryptoKeyPair }): Promise<Record<string, unknown>>;
   /** Stops listening and destroys every open connection. */
   close(): Promise<void>;
 }
@@ -92,6 +120,8 @@ export interface OAuthServer {
 const CLIENT_ID = 'tokenherd-dev';
 const SCOPE = 'openid offline_access';
 const DAY_SECONDS = 24 * 60 * 60;
+
+const emptyDpopStats = () => ({ jkts: new Set<string>(), nonceChallenges: 0, userinfoRequests: 0, userinfoOk: 0, replaysRefused: 0 });
 
 const emptyStats = (): OAuthServerStats => ({
   refreshRequests: 0,
@@ -111,7 +141,9 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     redirectUris = ['http://127.0.0.1:5173/'],
     reuse = 'revoke',
     rotateRefreshTokens = true,
+    dpop = 'allowed',
   } = options;
+  let dpopNonceRequired = options.dpopNonceRequired ?? false;
   const allowedOrigins = new Set([...corsOrigins, ...redirectUris.map((uri) => new URL(uri).origin)]);
   const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
 
@@ -132,11 +164,15 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       response_types: ['code'],
       redirect_uris: [...redirectUris],
       scope: SCOPE,
+      ...(dpop === 'required' && { dpop_bound_access_tokens: true }),
     }],
     jwks: { keys: [privateKey.export({ format: 'jwk' })] },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     clientBasedCORS: (_ctx, origin) => allowedOrigins.has(origin),
     pkce: { required: () => true },
+    // A boolean, not oidc-provider's default function: that one never rotates the refresh token of a
+    // public client once it is DPoP-bound (sender-constrained), which would remove the very race
+    // tokenherd exists for. `true` rotates every refresh token on every use, bound or not.
     rotateRefreshToken: rotateRefreshTokens,
     issueRefreshToken: async () => true,
     ttl: {
@@ -150,7 +186,11 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     },
     // The default 15 s would keep expired access tokens working at userinfo.
     clockTolerance: 0,
-    features: { devInteractions: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      // The nonce secret is per server start; with it the provider announces a nonce in `DPoP-Nonce`.
+      dPoP: { enabled: dpop !== 'off', nonceSecret: randomBytes(32), requireNonce: () => dpopNonceRequired },
+    },
   }));
 
   const tokenEndpoint = provider.urlFor('token');
@@ -160,6 +200,8 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const tokenPath = new URL(tokenEndpoint).pathname;
 
   let stats = emptyStats();
+  let dpopStats = emptyDpopStats();
+  const userinfoPath = new URL(userinfoEndpoint).pathname;
   let inFlight = 0;
   let hook: RefreshRequestHook | undefined;
   // Refresh tokens minted by mintSession whose one refresh bypasses stats and hook.
@@ -178,6 +220,21 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
   }
 
+  // Outermost: sees the final answer of every token and userinfo request, including the ones below.
+  provider.use(async (ctx, next) => {
+    const counted = ctx.path === tokenPath || ctx.path === userinfoPath;
+    if (counted && ctx.path === userinfoPath && ctx.method !== 'OPTIONS') dpopStats.userinfoRequests += 1;
+    await next();
+    if (!counted) return;
+    if (isNonceChallenge(ctx)) dpopStats.nonceChallenges += 1;
+    if (ctx.status !== 200) return;
+    if (ctx.path === userinfoPath) dpopStats.userinfoOk += 1;
+    // A proof counts where it took effect: a DPoP token was issued, or the resource took a DPoP token.
+    const bound = ctx.path === tokenPath ? hasTokenType(ctx.body, 'DPoP') : /^DPoP /i.test(ctx.get('Authorization'));
+    const jkt = bound ? proofThumbprint(ctx.get('DPoP')) : undefined;
+    if (jkt !== undefined) dpopStats.jkts.add(jkt);
+  });
+
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== tokenPath || !ctx.is('application/x-www-form-urlencoded')) {
       return next();
@@ -195,8 +252,20 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     inFlight += 1;
     stats.maxConcurrentRefreshes = Math.max(stats.maxConcurrentRefreshes, inFlight);
     try {
-      const clientGone = new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
-      await hook?.({ refreshToken, consumed: await isConsumed(refreshToken), clientGone });
+      if (hook) {
+        // Only while a hook may hold the request: a kept-alive socket would otherwise gather a listener per request.
+        let stopWatching = (): void => {};
+        const clientGone = new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          socket.once('close', resolve);
+          stopWatching = () => socket.off('close', resolve);
+        });
+        try {
+          await hook({ refreshToken, consumed: await isConsumed(refreshToken), clientGone });
+        } finally {
+          stopWatching();
+        }
+      }
       // A client that went away while its request was held never reached the provider.
       if (socket.destroyed) {
         stats.refreshAbandoned += 1;
@@ -215,13 +284,28 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   provider.on('grant.revoked', () => {
     stats.grantsRevoked += 1;
   });
+  // The public error_description is generic; the reason is only in these events.
+  for (const event of ['grant.error', 'userinfo.error'] as const) {
+    provider.on(event, (_ctx, error) => {
+      if (/replay/i.test(error.error_detail ?? '')) dpopStats.replaysRefused += 1;
+    });
+  }
   server.on('request', provider.callback());
 
-  async function refresh(refreshToken: string): Promise<Record<string, unknown>> {
-    const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
-      [oauth.allowInsecureRequests]: true,
-    });
-    return oauth.processRefreshTokenResponse(as, client, response);
+  async function refresh(refreshToken: string, { dpop: keyPair }: { dpop?: CryptoKeyPair } = {}): Promise<Record<string, unknown>> {
+    const DPoP = keyPair && oauth.DPoP(client, keyPair);
+    const send = async () =>
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, { [oauth.allowInsecureRequests]: true, ...(DPoP && { DPoP }) }),
+      );
+    try {
+      return await send();
+    } catch (error) {
+      if (!oauth.isDPoPNonceError(error)) throw error;
+      return send(); // the handle has cached the nonce the answer carried
+    }
   }
 
   return {
@@ -230,7 +314,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     tokenEndpoint,
     userinfoEndpoint,
     refreshTokenTtlSeconds,
-    async mintSession(accountId = 'demo-user') {
+    async mintSession(accountId = 'demo-user', mintOptions = {}) {
       const registered = await provider.Client.find(CLIENT_ID);
       if (!registered) throw new Error(`client ${CLIENT_ID} is not registered`);
       const grant = new provider.Grant({ accountId, clientId: CLIENT_ID });
@@ -242,9 +326,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
         grantId,
         scope: SCOPE,
         gty: 'authorization_code',
+        ...(mintOptions.dpop && { jkt: await thumbprint(mintOptions.dpop.publicKey) }),
       }).save();
       uncounted.add(minted);
-      return refresh(minted);
+      return refresh(minted, mintOptions);
     },
     async revokeAccessToken(accessToken) {
       await (await provider.AccessToken.find(accessToken, { ignoreExpiration: true }))?.destroy();
@@ -254,8 +339,13 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       return token !== undefined && (await provider.Grant.find(token.grantId)) !== undefined;
     },
     stats: () => ({ ...stats }),
+    dpopStats: () => ({ ...dpopStats, jkts: [...dpopStats.jkts] }),
     resetStats() {
       stats = emptyStats();
+      dpopStats = emptyDpopStats();
+    },
+    requireDpopNonce(required) {
+      dpopNonceRequired = required;
     },
     onRefreshRequest(next) {
       hook = next;
@@ -263,6 +353,36 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     refreshOutside: refresh,
     close: () => closeServer(server),
   };
+}
+
+/** An answer asking for a DPoP nonce: in the body at the token endpoint, in `WWW-Authenticate` at a resource. */
+function isNonceChallenge(ctx: KoaContext): boolean {
+  const body = ctx.body;
+  const inBody = typeof body === 'object' && body !== null && 'error' in body && body.error === 'use_dpop_nonce';
+  return inBody || /error="use_dpop_nonce"/.test(ctx.response.get('WWW-Authenticate'));
+}
+
+/** RFC 7638 thumbprint of the EC or RSA key in a DPoP proof's header; undefined without a readable proof. */
+function proofThumbprint(proof: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(proof.split('.')[0] ?? '', 'base64url').toString()) as { jwk?: Record<string, string> };
+    return header.jwk ? jwkThumbprint(header.jwk) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function jwkThumbprint(jwk: Record<string, unknown>): string {
+  const members = jwk['kty'] === 'EC' ? { crv: jwk['crv'], kty: jwk['kty'], x: jwk['x'], y: jwk['y'] } : { e: jwk['e'], kty: jwk['kty'], n: jwk['n'] };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+async function thumbprint(publicKey: CryptoKey): Promise<string> {
+  return jwkThumbprint((await crypto.subtle.exportKey('jwk', publicKey)) as Record<string, unknown>);
+}
+
+function hasTokenType(body: unknown, type: string): boolean {
+  return typeof body === 'object' && body !== null && 'token_type' in body && body.token_type === type;
 }
 
 function isInvalidGrant(body: unknown): boolean {

@@ -16,6 +16,7 @@ declare module 'oidc-provider' {
     get(field: string): string;
     set(field: string, value: string): void;
     vary(field: string): void;
+    readonly response: { get(field: string): string };
   }
 
   export type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
@@ -36,6 +37,8 @@ declare module 'oidc-provider' {
     response_types: string[];
     redirect_uris: string[];
     scope: string;
+    /** Token requests without a DPoP proof fail. */
+    dpop_bound_access_tokens?: boolean;
   }
 
   export interface Configuration {
@@ -49,7 +52,11 @@ declare module 'oidc-provider' {
     issueRefreshToken: () => Promise<boolean>;
     ttl: Record<'AccessToken' | 'Grant' | 'IdToken' | 'Interaction' | 'RefreshToken' | 'Session', number>;
     clockTolerance: number;
-    features: { devInteractions: { enabled: boolean } };
+    features: {
+      devInteractions: { enabled: boolean };
+      /** `nonceSecret`: 32 bytes, from which the provider derives its rotating DPoP nonces. */
+      dPoP: { enabled: boolean; nonceSecret: Buffer; requireNonce: () => boolean };
+    };
   }
 
   export interface Client {
@@ -80,13 +87,16 @@ declare module 'oidc-provider' {
       find(id: string): Promise<Grant | undefined>;
     };
     readonly RefreshToken: {
-      new (init: { accountId: string; client: Client; grantId: string; scope: string; gty: string }): RefreshToken;
+      /** `jkt`: binds the token to that DPoP key, as a sign-in with a proof does for a public client. */
+      new (init: { accountId: string; client: Client; grantId: string; scope: string; gty: string; jkt?: string }): RefreshToken;
       find(value: string, options: { ignoreExpiration: boolean }): Promise<RefreshToken | undefined>;
     };
     readonly AccessToken: { find(value: string, options: { ignoreExpiration: boolean }): Promise<AccessToken | undefined> };
     urlFor(route: 'token' | 'userinfo'): string;
     use(middleware: Middleware): this;
     on(event: 'grant.revoked', listener: () => void): this;
+    /** `error_detail` says why; the client only gets a generic `error_description`. */
+    on(event: 'grant.error' | 'userinfo.error', listener: (ctx: unknown, error: { error_detail?: string }) => void): this;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
   }
 }

@@ -17,7 +17,7 @@ import { embeddedDemoPage, startSite, type Site } from '../dev/embedded-site.js'
 import { createHeaderInjector, createTokenBroker, parseBrokerConfig, type TokenBroker } from '../src/main/broker.js';
 import { handleIpc } from '../src/main/ipc.js';
 import { createRendererTokenSource, type RendererTokenSource, type ResponderLike } from '../src/main/renderer-token-source.js';
-import { connectRenderer, createFakeIpcMain, fakeEvent } from '../src/main/test-support.js';
+import { connectRenderer, createFakeIpcMain, fakeEvent } from '../test/electron/test-support.js';
 import { createTrustRegistry } from '../src/main/trust.js';
 import { createDesktopAppBridge, createEmbeddedViewBridge } from '../src/preload/bridges.js';
 import type { TokenQuery } from '../src/shared/ipc-contract.js';

@@ -309,7 +309,7 @@ test.describe('storage (scenarios 16, 17)', () => {
     const upgraded = await pages[0]!.evaluate(
       () =>
         new Promise<string>((resolve) => {
-          const request = indexedDB.open('tokenherd', 2);
+          const request = indexedDB.open('tokenherd', 3); // one above the current schema (2: DPoP stores)
           request.onblocked = () => resolve('blocked');
           request.onsuccess = () => {
             request.result.close();

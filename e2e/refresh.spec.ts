@@ -41,3 +41,44 @@ test('the window holding the lock is closed mid-refresh: another window complete
   await app.sharedToken(await outcome);
   expect(oauth.stats()).toMatchObject({ refreshAbandoned: 1, refreshSucceeded: 1, invalidGrant: 0, grantsRevoked: 0 });
 });
+
+test.describe('mixed callers', () => {
+  // Long enough that "7 s left" can be waited for, short enough that 8 s is more than is left.
+  test.use({ serverOptions: { accessTokenTtlSeconds: 12 } });
+
+  test('each caller gets a token that meets its own need; forced and heavier callers share one refresh across windows', async ({ app, oauth }) => {
+    const pages = await app.open(4);
+    await app.signIn(pages[0]!);
+    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const expiresAt = await pages[0]!.evaluate(() => window.tokenherdDemo.coordinator.getState().expiresAt!);
+    let release!: () => void;
+    let arrived!: () => void;
+    const sent = new Promise<void>((resolve) => (arrived = resolve));
+    oauth.onRefreshRequest(async () => {
+      oauth.onRefreshRequest(undefined);
+      arrived();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    // With 7 s left: 2 s is enough for the current token, 8 s is not; forceRefresh refuses it.
+    const callers = (page: (typeof pages)[number]) =>
+      page.evaluate(async (at) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+        const { token } = window.tokenherdDemo;
+        const [light, heavy, forced] = await Promise.all([token({ minValiditySeconds: 2 }), token({ minValiditySeconds: 8 }), token({ forceRefresh: true })]);
+        return { light, heavy, forced };
+      }, expiresAt - 7_000);
+    const first = callers(pages[0]!);
+    await sent; // one window's refresh is at the server (held there): the others now ask while it is in flight
+    const others = Promise.all(pages.slice(1).map(callers));
+    // Every caller that needs a new token is queued for the lock before the refresh completes:
+    // the holder's second operation and two per other window (forced and heavier needs do not join each other).
+    await expect.poll(() => pages[0]!.evaluate(async () => (await navigator.locks.query()).pending?.length)).toBe(7);
+    release();
+    const results = [await first, ...(await others)];
+    const old = results.map((r) => r.light);
+    expect(new Set(old.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
+    const fresh = await app.sharedToken(results.flatMap((r) => [r.heavy, r.forced]));
+    expect(old[0]).not.toEqual({ ok: true, token: fresh });
+    expect(oauth.stats()).toMatchObject({ refreshRequests: 1, refreshSucceeded: 1, invalidGrant: 0, grantsRevoked: 0 });
+  });
+});

@@ -3,23 +3,28 @@ import { putRecord, readRecord } from './support/idb.js';
 
 const state = () => window.tokenherdDemo.coordinator.getState();
 
-test('sign-in and sign-out in one window reach every other window', async ({ app, oauth }) => {
-  const pages = await app.open(4);
-  expect(await pages[3]!.evaluate(() => window.tokenherdDemo.token())).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
-  await app.signIn(pages[0]!);
-  await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
-  const tokens = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.token())));
-  expect(new Set(tokens.map((t) => (t.ok ? t.token : t.code))).size).toBe(1);
-  expect(oauth.stats().refreshRequests).toBe(0);
+test.describe('propagation', () => {
+  // Tokens that outlive the test on a loaded machine: what is checked is propagation, not expiry.
+  test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
 
-  await pages[2]!.evaluate(() => window.tokenherdDemo.coordinator.signOut());
-  await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-out')));
-  for (const page of pages) {
-    expect(await page.evaluate(() => window.tokenherdDemo.token())).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
-    expect(await page.evaluate(() => window.tokenherdDemo.events.filter((e) => e.type === 'session-changed').map((e) => e.type === 'session-changed' && e.change))).toEqual(
-      ['signed-in', 'signed-out'],
-    );
-  }
+  test('sign-in and sign-out in one window reach every other window', async ({ app, oauth }) => {
+    const pages = await app.open(4);
+    expect(await pages[3]!.evaluate(() => window.tokenherdDemo.token())).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
+    await app.signIn(pages[0]!);
+    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const tokens = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.token())));
+    expect(new Set(tokens.map((t) => (t.ok ? t.token : t.code))).size).toBe(1);
+    expect(oauth.stats().refreshRequests).toBe(0);
+
+    await pages[2]!.evaluate(() => window.tokenherdDemo.coordinator.signOut());
+    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-out')));
+    for (const page of pages) {
+      expect(await page.evaluate(() => window.tokenherdDemo.token())).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
+      expect(await page.evaluate(() => window.tokenherdDemo.events.filter((e) => e.type === 'session-changed').map((e) => e.type === 'session-changed' && e.change))).toEqual(
+        ['signed-in', 'signed-out'],
+      );
+    }
+  });
 });
 
 test('a sign-out racing a refresh wins: the late refresh result is not written back', async ({ app, oauth }) => {
@@ -116,7 +121,7 @@ test.describe('a provider that rejects reuse without revoking (GitHub-like)', ()
 });
 
 test.describe('the channel', () => {
-  test('announcements come after the store holds the new generation and carry no token', async ({ app, oauth }) => {
+  test('announcements come after the store holds the new generation and carry its access token, never the refresh token', async ({ app, oauth }) => {
     const pages = await app.open(3);
     const listener = pages[2]!;
     await listener.evaluate((key) => {
@@ -138,12 +143,13 @@ test.describe('the channel', () => {
     await app.tokensAtExpiry(pages.slice(0, 2));
     await listener.waitForFunction(() => (window as unknown as { seen: unknown[] }).seen.length === 2);
     const seen = await listener.evaluate(() => (window as unknown as { seen: Array<{ message: { generation: number }; stored: number }> }).seen);
+    const record = (await listener.evaluate(readRecord, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
+    const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number) };
     expect(seen.map((s) => s.message)).toEqual([
-      { v: 1, type: 'session-changed', sessionKey: SESSION_KEY, generation: 1 },
-      { v: 1, type: 'session-changed', sessionKey: SESSION_KEY, generation: 2 },
+      { ...announced, generation: 1, cause: 'signed-in' },
+      { ...announced, generation: 2, cause: 'rotated', accessToken: record.tokens.accessToken, expiresAt: record.tokens.expiresAt },
     ]);
     for (const { message, stored } of seen) expect(stored).toBeGreaterThanOrEqual(message.generation);
-    const record = (await listener.evaluate(readRecord, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string } };
     expect(JSON.stringify(seen)).not.toContain(record.tokens.refreshToken);
     expect(oauth.stats().refreshRequests).toBe(1);
   });
@@ -162,14 +168,17 @@ test.describe('the channel', () => {
         'signed-out',
         42,
         [1, 2, 3],
-        { v: 1, type: 'session-changed', sessionKey: key, generation: 99, accessToken: 'forged', refreshToken: 'forged' },
-        { v: 1, type: 'signed-out', sessionKey: key, generation: 99 },
-        { v: 2, type: 'session-changed', sessionKey: key, generation: 99 },
-        { v: 1, type: 'session-changed', sessionKey: key, generation: -5 },
-        { v: 1, type: 'session-changed', sessionKey: key.repeat(100_000), generation: 99 },
-        { v: 1, type: 'session-changed', sessionKey: key, generation: 1 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, cause: 'rotated', accessToken: 'forged', refreshToken: 'forged' },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, accessToken: 'forged' },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, cause: 'rotated', accessToken: 'forged', expiresAt: Number.MAX_VALUE },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99, cause: 'rotated', accessToken: 'f'.repeat(20_000) },
         { v: 1, type: 'session-changed', sessionKey: key, generation: 99 },
-        { v: 1, type: 'session-changed', sessionKey: key, generation: 0 },
+        { v: 2, type: 'signed-out', sessionKey: key, generation: 99 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: -5 },
+        { v: 2, type: 'session-changed', sessionKey: key.repeat(100_000), generation: 99 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 1 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 99 },
+        { v: 2, type: 'session-changed', sessionKey: key, generation: 0 },
       ];
       for (const message of forged) channel.postMessage(message);
       channel.postMessage(new Uint8Array(4 * 1024 * 1024));
@@ -183,6 +192,54 @@ test.describe('the channel', () => {
     for (const list of changes) expect(list).toEqual(['signed-in', 'signed-in']);
     expect(tokens.every((t) => t.ok)).toBe(true);
     expect(before).toMatchObject({ generation: 1, state: 'active' });
+    expect(oauth.stats().refreshRequests).toBe(0);
+  });
+});
+
+test.describe('a forged announcement', () => {
+  // Tokens that outlive the test, so that only the forgery can make a window change its token.
+  test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
+
+  test('a forged announcement with a token is used only until the server refuses it; then the store wins, with no refresh', async ({ app, oauth }) => {
+    const pages = await app.open(2);
+    await app.signIn(pages[0]!);
+    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const [attacker, victim] = [pages[0]!, pages[1]!];
+    const real = await victim.evaluate(() => window.tokenherdDemo.token());
+    await attacker.evaluate((key) => {
+      const forged = { v: 2, type: 'session-changed', sessionKey: key, generation: 1_000, cause: 'rotated', accessToken: 'forged', expiresAt: Date.now() + 3_600_000 };
+      new BroadcastChannel(`tokenherd:${key}`).postMessage(forged);
+    }, SESSION_KEY);
+    await victim.waitForFunction(() => window.tokenherdDemo.coordinator.getState().generation === 1_000);
+    // The real resource server refuses the forged token: fetch re-reads the store and retries with the real one.
+    const status = await victim.evaluate((url) => window.tokenherdDemo.coordinator.fetch(url).then((r) => r.status), oauth.userinfoEndpoint);
+    expect(status).toBe(200);
+    expect(await victim.evaluate(() => window.tokenherdDemo.token())).toEqual(real);
+    expect(await victim.evaluate(() => window.tokenherdDemo.coordinator.getState().generation)).toBe(1);
+    expect(oauth.stats()).toMatchObject({ refreshRequests: 0, grantsRevoked: 0 });
+  });
+});
+
+test.describe('coordinator.fetch errors', () => {
+  test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
+
+  test('a failed API request rejects with TRANSIENT, an aborted one with ABORTED, an invalid one with INVALID_OPTIONS; the session is kept', async ({ app, oauth }) => {
+    const [page] = await app.open(1);
+    await app.signIn(page!);
+    const codes = await page!.evaluate(async () => {
+      const { coordinator } = window.tokenherdDemo;
+      const code = (call: () => Promise<unknown>) => call().then(() => 'resolved', (error: { code?: string }) => error.code ?? String(error));
+      const aborted = new AbortController();
+      aborted.abort();
+      return [
+        await code(() => coordinator.fetch('http://127.0.0.1:1/unreachable')),
+        await code(() => coordinator.fetch('http://127.0.0.1:1/unreachable', { signal: aborted.signal })),
+        await code(() => coordinator.fetch('http://[invalid')),
+        await code(() => coordinator.getAccessToken({ minValiditySeconds: -1 })),
+      ];
+    });
+    expect(codes).toEqual(['TRANSIENT', 'ABORTED', 'INVALID_OPTIONS', 'INVALID_OPTIONS']);
+    expect(await page!.evaluate(() => window.tokenherdDemo.coordinator.getState().status)).toBe('signed-in');
     expect(oauth.stats().refreshRequests).toBe(0);
   });
 });

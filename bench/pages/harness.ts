@@ -55,6 +55,7 @@ export function exposeBench<Extra extends object>(contestant: Contestant, extra:
   let probeChannel: BroadcastChannel | undefined;
   /** Per probe id: when this window received the probe message, and when its IndexedDB read after it completed. */
   const probes = new Map<number, { received: number; read: number }>();
+  const probeWaiters = new Map<number, () => void>();
 
   const handle = {
     /** Discovery, as the app did at sign-in; kept apart from `create` so the heap the library adds can be measured between them. */
@@ -108,15 +109,34 @@ export function exposeBench<Extra extends object>(contestant: Contestant, extra:
       probeChannel.onmessage = (event: MessageEvent<number>) => {
         const received = Date.now();
         const read = db.transaction('records', 'readonly').objectStore('records').get('session');
-        read.onsuccess = () => probes.set(event.data, { received, read: Date.now() });
+        read.onsuccess = () => {
+          probes.set(event.data, { received, read: Date.now() });
+          probeWaiters.get(event.data)?.();
+        };
       };
     },
+    /** Returns the time read just before posting: a receiver may note its own before this call returns. */
     sendProbe(id: number): number {
       probeChannel ??= new BroadcastChannel('bench-probe');
+      const sent = Date.now();
       probeChannel.postMessage(id);
-      return Date.now();
+      return sent;
     },
-    probeResult: (id: number) => probes.get(id),
+    /** This window's timings for probe `id`, once it has them; undefined if they are not there within `timeoutMs`. */
+    probeResult(id: number, timeoutMs: number): Promise<{ received: number; read: number } | undefined> {
+      if (probes.has(id)) return Promise.resolve(probes.get(id));
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          probeWaiters.delete(id);
+          resolve(undefined);
+        }, timeoutMs);
+        probeWaiters.set(id, () => {
+          clearTimeout(timer);
+          probeWaiters.delete(id);
+          resolve(probes.get(id));
+        });
+      });
+    },
     ...extra,
   };
   Object.assign(window, { bench: handle });

@@ -15,6 +15,11 @@ let coordinator: TokenCoordinator;
 const rotatedAt = new Map<number, number>();
 /** When this window read another window's stored generation from the store, by generation. */
 const adoptedAt = new Map<number, number>();
+/**
+ * When this window first held each generation in memory, whatever told it: its own refresh, a
+ * store read after an announcement, or a token carried by the announcement itself.
+ */
+const heldAt = new Map<number, number>();
 /** How often this window was granted the refresh lock. */
 let lockGrants = 0;
 
@@ -22,6 +27,7 @@ const extra = {
   /** Epoch ms at which this window stored generation `generation` after its own refresh, if it did. */
   rotatedAt: (generation: number): number | undefined => rotatedAt.get(generation),
   adoptedAt: (generation: number): number | undefined => adoptedAt.get(generation),
+  heldAt: (generation: number): number | undefined => heldAt.get(generation),
   generation: (): number => coordinator.getState().generation,
   lockGrants: (): number => lockGrants,
   /**
@@ -61,6 +67,7 @@ exposeBench(
         refreshLeewaySeconds: 0,
       });
       coordinator.subscribe((event) => {
+        if (event.type === 'session-changed' && !heldAt.has(event.generation)) heldAt.set(event.generation, Date.now());
         if (event.type === 'session-changed' && event.change === 'rotated') rotatedAt.set(event.generation, Date.now());
         if (event.type === 'session-changed' && event.change === 'adopted') adoptedAt.set(event.generation, Date.now());
         if (event.type === 'lock-acquired') lockGrants++;

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { createFakeIpcMain, connectRenderer, fakeEvent } from '../../src/main/test-support.js';
+import { createFakeIpcMain, connectRenderer, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry, type IpcEventLike } from '../../src/main/trust.js';
 import { createDesktopAppBridge } from '../../src/preload/bridges.js';
 import type { DesktopAppBridge } from '../../src/shared/ipc-contract.js';

@@ -18,6 +18,11 @@ export interface App {
   open(count: number, options?: { context?: BrowserContext; query?: Record<string, string> }): Promise<Page[]>;
   /** Mints a session at the server and stores it through `page`, as a sign-in would. */
   signIn(page: Page): Promise<void>;
+  /**
+   * Signs in through the demo's own sign-in: its button, the server's login and consent pages,
+   * and the code exchange when the page comes back (bound to a new DPoP key with the `dpop` option).
+   */
+  signInThroughLoginPage(page: Page): Promise<void>;
   /** Every page asks for a token at the same wall-clock instant: just after its stored token expires. */
   tokensAtExpiry(pages: Page[]): Promise<Array<Awaited<ReturnType<DemoHandle['token']>>>>;
   /** Asserts that every result is a token, the same one, which the server issued and has not revoked; returns it. */
@@ -33,6 +38,8 @@ export const test = base.extend<
     emulation: Emulation | undefined;
     /** The client secret the `github` emulation demands. */
     clientSecret: string | undefined;
+    /** Opens the windows with `dpop=1`: their coordinators use `dpop: true`. */
+    dpop: boolean;
     oauth: OAuthServer;
     gateway: Gateway | undefined;
     app: App;
@@ -53,6 +60,7 @@ export const test = base.extend<
   serverOptions: [{ accessTokenTtlSeconds: 3 }, { option: true }],
   emulation: [undefined, { option: true }],
   clientSecret: [undefined, { option: true }],
+  dpop: [false, { option: true }],
   oauth: async ({ origin, serverOptions, emulation }, use) => {
     const server = await startOAuthServer({
       corsOrigins: [origin],
@@ -69,9 +77,9 @@ export const test = base.extend<
     await use(gateway);
     await gateway.close();
   },
-  app: async ({ context, origin, oauth, gateway }, use) => {
+  app: async ({ context, origin, oauth, gateway, dpop }, use) => {
     const issuer = gateway?.issuer ?? oauth.issuer;
-    const query = { issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0' };
+    const query = { issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0', ...(dpop && { dpop: '1' }) };
     await use({
       async open(count, options = {}) {
         const target = options.context ?? context;
@@ -88,6 +96,21 @@ export const test = base.extend<
       async signIn(page) {
         const response = await (gateway ?? oauth).mintSession();
         await page.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), response);
+      },
+      async signInThroughLoginPage(page) {
+        await page.click('#sign-in');
+        // The server remembers a login in its cookie: a second sign-in goes straight to consent.
+        const login = page.locator('input[name="login"]');
+        const consent = page.locator('button[type="submit"]', { hasText: 'Continue' });
+        await login.or(consent).first().waitFor();
+        if (await login.isVisible()) {
+          await login.fill('octocat');
+          await page.locator('input[name="password"]').fill('any password');
+          await page.locator('button[type="submit"]').click();
+        }
+        await consent.click();
+        await page.waitForURL((url) => url.origin === origin && url.searchParams.has('issuer') && !url.searchParams.has('code'));
+        await page.evaluate(() => window.tokenherdDemo.ready);
       },
       async tokensAtExpiry(pages) {
         const first = pages[0];

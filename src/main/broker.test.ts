@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { DesktopError, IpcErrorCode, type TokenQuery } from '../shared/ipc-contract.js';
+import { type TokenQuery } from '../shared/ipc-contract.js';
+import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import { createHeaderInjector, createTokenBroker, decideAuthorization, decideViewAccess, parseBrokerConfig, type TokenSource } from './broker.js';
 
 const config = parseBrokerConfig({
@@ -88,10 +89,10 @@ test.describe('header injection decision', () => {
 test.describe('view access decision', () => {
   test('only an allowlisted frame origin, only for its provider', () => {
     expect(decideViewAccess(config, 'https://github.com', 'github')).toMatchObject({ allowed: true });
-    expect(decideViewAccess(config, 'https://gist.github.com', 'github')).toMatchObject({ allowed: false, code: IpcErrorCode.NOT_ALLOWED });
-    expect(decideViewAccess(config, 'https://github.com', 'docs')).toMatchObject({ allowed: false, code: IpcErrorCode.NOT_ALLOWED });
-    expect(decideViewAccess(config, undefined, 'github')).toMatchObject({ allowed: false, code: IpcErrorCode.NOT_ALLOWED });
-    expect(decideViewAccess(config, 'https://github.com', 'gitlab')).toMatchObject({ allowed: false, code: IpcErrorCode.UNKNOWN_PROVIDER });
+    expect(decideViewAccess(config, 'https://gist.github.com', 'github')).toMatchObject({ allowed: false, code: ErrorCode.NOT_ALLOWED });
+    expect(decideViewAccess(config, 'https://github.com', 'docs')).toMatchObject({ allowed: false, code: ErrorCode.NOT_ALLOWED });
+    expect(decideViewAccess(config, undefined, 'github')).toMatchObject({ allowed: false, code: ErrorCode.NOT_ALLOWED });
+    expect(decideViewAccess(config, 'https://github.com', 'gitlab')).toMatchObject({ allowed: false, code: ErrorCode.UNKNOWN_PROVIDER });
   });
 });
 
@@ -110,8 +111,8 @@ test.describe('the broker', () => {
   test('a view of another origin is refused before any window is asked', async () => {
     const s = countingSource();
     const broker = createTokenBroker(config, s.source);
-    await expect(broker.viewAccessToken('https://evil.example', 'github')).rejects.toMatchObject({ code: IpcErrorCode.NOT_ALLOWED });
-    await expect(broker.getAccessToken('nope')).rejects.toMatchObject({ code: IpcErrorCode.UNKNOWN_PROVIDER });
+    await expect(broker.viewAccessToken('https://evil.example', 'github')).rejects.toMatchObject({ code: ErrorCode.NOT_ALLOWED });
+    await expect(broker.getAccessToken('nope')).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_PROVIDER });
     expect(s.asked).toEqual([]);
   });
 
@@ -134,7 +135,7 @@ test.describe('the broker', () => {
   test('errors keep their code', async () => {
     const broker = createTokenBroker(config, {
       requestToken: async () => {
-        throw new DesktopError('NOT_SIGNED_IN', 'sign in first');
+        throw new TokenHerdError('NOT_SIGNED_IN', 'sign in first');
       },
     });
     await expect(broker.getAccessToken('github')).rejects.toMatchObject({ code: 'NOT_SIGNED_IN' });
@@ -162,7 +163,7 @@ test.describe('header injector', () => {
 
   test('no token to be had (signed out): the request goes without credentials instead of hanging', async () => {
     const problems: string[] = [];
-    const broker = createTokenBroker(config, { requestToken: () => Promise.reject(new DesktopError('NOT_SIGNED_IN', 'sign in first')) });
+    const broker = createTokenBroker(config, { requestToken: () => Promise.reject(new TokenHerdError('NOT_SIGNED_IN', 'sign in first')) });
     const injector = createHeaderInjector(broker, { onProblem: (p) => problems.push(p) });
     expect(await injector.headersFor({ id: 1, url: 'https://api.github.com/user', requestHeaders: { Authorization: 'Bearer stale' } })).toEqual({});
     expect(problems).toHaveLength(1);

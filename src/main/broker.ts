@@ -6,7 +6,8 @@
  * is a {@link TokenSource}, so the same code runs in Electron's main process and
  * in the Chromium test.
  */
-import { DesktopError, IpcErrorCode, PROVIDER_ID, type TokenQuery } from '../shared/ipc-contract.js';
+import { PROVIDER_ID, type TokenQuery } from '../shared/ipc-contract.js';
+import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
 import { allowlistOrigin, isLoopbackHttp, originOf } from './origins.js';
 
@@ -102,14 +103,14 @@ export function decideAuthorization(config: BrokerConfig, url: string): Authoriz
 
 export type ViewAccessDecision =
   | { readonly allowed: true; readonly provider: BrokerProvider }
-  | { readonly allowed: false; readonly code: typeof IpcErrorCode.NOT_ALLOWED | typeof IpcErrorCode.UNKNOWN_PROVIDER; readonly reason: string };
+  | { readonly allowed: false; readonly code: typeof ErrorCode.NOT_ALLOWED | typeof ErrorCode.UNKNOWN_PROVIDER; readonly reason: string };
 
 /** Whether a frame of `frameOrigin` (as the main process saw it, never as the page claims) may have `providerId`'s access token. */
 export function decideViewAccess(config: BrokerConfig, frameOrigin: string | undefined, providerId: string): ViewAccessDecision {
   const provider = config.providers.find((p) => p.id === providerId);
-  if (!provider) return { allowed: false, code: IpcErrorCode.UNKNOWN_PROVIDER, reason: `no provider ${providerId} is configured` };
+  if (!provider) return { allowed: false, code: ErrorCode.UNKNOWN_PROVIDER, reason: `no provider ${providerId} is configured` };
   if (frameOrigin === undefined || !provider.viewOrigins.has(frameOrigin)) {
-    return { allowed: false, code: IpcErrorCode.NOT_ALLOWED, reason: `${frameOrigin ?? 'this frame'} may not have ${providerId}'s access token` };
+    return { allowed: false, code: ErrorCode.NOT_ALLOWED, reason: `${frameOrigin ?? 'this frame'} may not have ${providerId}'s access token` };
   }
   return { allowed: true, provider };
 }
@@ -155,7 +156,7 @@ export function createTokenBroker(config: BrokerConfig, source: TokenSource): To
 
   function providerById(providerId: string): BrokerProvider {
     const provider = config.providers.find((p) => p.id === providerId);
-    if (!provider) throw new DesktopError(IpcErrorCode.UNKNOWN_PROVIDER, `no provider ${providerId} is configured`);
+    if (!provider) throw new TokenHerdError(ErrorCode.UNKNOWN_PROVIDER, `no provider ${providerId} is configured`);
     return provider;
   }
 
@@ -166,7 +167,7 @@ export function createTokenBroker(config: BrokerConfig, source: TokenSource): To
     },
     async viewAccessToken(frameOrigin, providerId) {
       const decision = decideViewAccess(config, frameOrigin, providerId);
-      if (!decision.allowed) throw new DesktopError(decision.code, decision.reason);
+      if (!decision.allowed) throw new TokenHerdError(decision.code, decision.reason);
       return obtain(decision.provider, {});
     },
     reportRefused(providerId, accessToken) {

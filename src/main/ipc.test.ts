@@ -1,8 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { IPC_CHANNELS, IpcErrorCode, DesktopError, type IpcChannel } from '../shared/ipc-contract.js';
+import { IPC_CHANNELS, type IpcChannel } from '../shared/ipc-contract.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
-import { createFakeIpcMain, fakeEvent } from './test-support.js';
+import { createFakeIpcMain, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry } from './trust.js';
 
 const APP = `${APP_ORIGIN}/index.html?session=demo`;
@@ -23,7 +24,7 @@ function setup() {
   handleIpc(ipc, 'tokenherd:view-access-token', {
     trust: (event) => trust.embeddedOrigin(event) !== undefined,
     handle: ({ provider }, event) => {
-      if (trust.embeddedOrigin(event) !== 'https://docs.example.com') throw new DesktopError(IpcErrorCode.NOT_ALLOWED, `not for ${provider}`);
+      if (trust.embeddedOrigin(event) !== 'https://docs.example.com') throw new TokenHerdError(ErrorCode.NOT_ALLOWED, `not for ${provider}`);
       return { accessToken: 'at-1' };
     },
   });
@@ -58,7 +59,7 @@ test.describe('trusted senders', () => {
     test(`refused: ${name}`, async () => {
       const { ipc, trust, calls, problems } = setup();
       const result = await ipc.invoke(event(trust), 'tokenherd:seal', { text: 'rt' });
-      expect(result).toMatchObject({ ok: false, code: IpcErrorCode.UNTRUSTED_SENDER });
+      expect(result).toMatchObject({ ok: false, code: ErrorCode.UNTRUSTED_SENDER });
       expect(calls).toEqual([]); // the handler never ran
       expect(problems).toHaveLength(1);
     });
@@ -73,11 +74,11 @@ test.describe('trusted senders', () => {
     });
     expect(await ipc.invoke(fakeEvent(9, 'https://other.example.com/'), 'tokenherd:view-access-token', { provider: 'github' })).toMatchObject({
       ok: false,
-      code: IpcErrorCode.NOT_ALLOWED,
+      code: ErrorCode.NOT_ALLOWED,
     });
-    expect(await ipc.invoke(fakeEvent(9, 'https://docs.example.com/'), 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: IpcErrorCode.UNTRUSTED_SENDER });
+    expect(await ipc.invoke(fakeEvent(9, 'https://docs.example.com/'), 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
     trust.register(7, 'app');
-    expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:view-access-token', { provider: 'github' })).toMatchObject({ code: IpcErrorCode.UNTRUSTED_SENDER });
+    expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:view-access-token', { provider: 'github' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
   });
 
   test('one WebContents cannot be registered under two roles', () => {
@@ -104,7 +105,7 @@ test.describe('payload validation', () => {
     test(`refused before the handler runs: ${name}`, async () => {
       const { ipc, trust, calls } = setup();
       trust.register(7, 'app');
-      expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:seal', ...args)).toMatchObject({ ok: false, code: IpcErrorCode.INVALID_PAYLOAD });
+      expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:seal', ...args)).toMatchObject({ ok: false, code: ErrorCode.INVALID_PAYLOAD });
       expect(calls).toEqual([]);
     });
   }
@@ -130,7 +131,7 @@ test.describe('payload validation', () => {
     const { ipc, trust, problems } = setup();
     trust.register(7, 'app');
     const result = await ipc.invoke(fakeEvent(7, APP), 'tokenherd:unseal', { sealed: 'AAAA' });
-    expect(result).toEqual({ ok: false, code: IpcErrorCode.INTERNAL, message: 'tokenherd:unseal failed' });
+    expect(result).toEqual({ ok: false, code: ErrorCode.INTERNAL, message: 'tokenherd:unseal failed' });
     expect(problems.join('\n')).toContain('secret detail');
   });
 

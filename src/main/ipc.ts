@@ -1,13 +1,5 @@
-import {
-  DesktopError,
-  IpcErrorCode,
-  desktopErrorCode,
-  validateRequest,
-  type IpcChannel,
-  type IpcRequest,
-  type IpcResponse,
-  type IpcResult,
-} from '../shared/ipc-contract.js';
+import { validateRequest, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../shared/ipc-contract.js';
+import { ErrorCode, errorCodeOf } from '../shared/errors.js';
 import type { IpcEventLike } from './trust.js';
 
 /** The part of Electron's `ipcMain` the wrapper uses. */
@@ -19,13 +11,13 @@ export interface IpcMainLike<E> {
 export interface IpcHandler<C extends IpcChannel, E extends IpcEventLike> {
   /** Decides from the event alone (registration, frame, origin) whether this sender may use the channel. */
   readonly trust: (event: E) => boolean;
-  /** Runs only for a trusted sender and a payload the contract's validator accepted. Throw a DesktopError to answer its code. */
+  /** Runs only for a trusted sender and a payload the contract's validator accepted. Throw a TokenHerdError to answer its code. */
   readonly handle: (request: IpcRequest<C>, event: E) => Promise<IpcResponse<C>> | IpcResponse<C>;
   /** Unexpected errors (answered as INTERNAL, without detail) and refusals, for the log. */
   readonly onProblem?: (channel: C, problem: string) => void;
 }
 
-const refuse = (code: IpcErrorCode, message: string): IpcResult<never> => ({ ok: false, code, message });
+const refuse = (code: ErrorCode, message: string): IpcResult<never> => ({ ok: false, code, message });
 
 /**
  * The listener `ipcMain.handle(channel, ...)` gets: checks the sender, then the
@@ -46,20 +38,20 @@ export function createIpcListener<C extends IpcChannel, E extends IpcEventLike>(
     }
     if (!trusted) {
       handler.onProblem?.(channel, `refused an untrusted sender (WebContents ${event.sender.id}, ${event.senderFrame?.url ?? 'no frame'})`);
-      return refuse(IpcErrorCode.UNTRUSTED_SENDER, `${channel} is not available to this sender`);
+      return refuse(ErrorCode.UNTRUSTED_SENDER, `${channel} is not available to this sender`);
     }
     const [payload] = args;
     if (args.length !== 1 || !validate(payload)) {
       handler.onProblem?.(channel, 'refused a malformed payload');
-      return refuse(IpcErrorCode.INVALID_PAYLOAD, `${channel}: malformed request`);
+      return refuse(ErrorCode.INVALID_PAYLOAD, `${channel}: malformed request`);
     }
     try {
       return { ok: true, value: await handler.handle(payload, event) };
     } catch (error) {
-      const code = desktopErrorCode(error);
+      const code = errorCodeOf(error);
       if (code !== undefined) return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
       handler.onProblem?.(channel, `handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return refuse(IpcErrorCode.INTERNAL, `${channel} failed`);
+      return refuse(ErrorCode.INTERNAL, `${channel} failed`);
     }
   };
 }
@@ -70,4 +62,3 @@ export function handleIpc<C extends IpcChannel, E extends IpcEventLike>(ipc: Ipc
   return () => ipc.removeHandler(channel);
 }
 
-export { DesktopError };

@@ -11,9 +11,10 @@ import Module, { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { buildElectron } from '../../dev/build-electron.js';
-import { BROKER_REQUEST_CHANNEL, IPC_CHANNELS, IpcErrorCode, type BrokerRequest } from '../shared/ipc-contract.js';
-import { createFakeElectron, type FakeElectron, type FakeWebContents } from './fake-electron.js';
-import { createFakeSafeStorage } from './test-support.js';
+import { BROKER_REQUEST_CHANNEL, IPC_CHANNELS, type BrokerRequest } from '../shared/ipc-contract.js';
+import { ErrorCode } from '../shared/errors.js';
+import { createFakeElectron, type FakeElectron, type FakeWebContents } from '../../test/electron/fake-electron.js';
+import { createFakeSafeStorage } from '../../test/electron/test-support.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/electron/main.cjs', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -132,17 +133,17 @@ test('IPC: an app window may seal; an unregistered WebContents, a navigated wind
   const sealed = await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'rt-1' });
   expect(sealed).toMatchObject({ ok: true, value: { sealed: expect.any(String) } });
   expect(await invoke(fake, win!.webContents, 'tokenherd:unseal', (sealed as { value: { sealed: string } }).value)).toEqual({ ok: true, value: { text: 'rt-1' } });
-  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'rt', extra: 1 })).toMatchObject({ code: IpcErrorCode.INVALID_PAYLOAD });
+  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'rt', extra: 1 })).toMatchObject({ code: ErrorCode.INVALID_PAYLOAD });
 
   const stranger = new fake.module.BrowserWindow({}); // not created by the app's own code paths
   await stranger.loadURL('tokenherd://app/index.html');
-  expect(await invoke(fake, stranger.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: IpcErrorCode.UNTRUSTED_SENDER });
+  expect(await invoke(fake, stranger.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
   win!.webContents.url = 'https://evil.example/';
-  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: IpcErrorCode.UNTRUSTED_SENDER });
+  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
   const viewId = main.toggleEmbeddedView(1);
   const view = fake.views.find((v) => v.webContents.id === viewId)!;
   await view.webContents.loadURL(`${EMBEDDED}`);
-  expect(await invoke(fake, view.webContents, 'tokenherd:unseal', { sealed: 'AAAA' })).toMatchObject({ code: IpcErrorCode.UNTRUSTED_SENDER });
+  expect(await invoke(fake, view.webContents, 'tokenherd:unseal', { sealed: 'AAAA' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
   expect(logs.filter((line) => line.includes('untrusted sender'))).toHaveLength(3); // refusals are logged
 });
 
@@ -238,7 +239,7 @@ test('an embedded view: its own partition and preload; its requests get the head
   await answerPending(fake, host.webContents, 'at-view');
   expect(await tokenCall).toEqual({ ok: true, value: { accessToken: 'at-view' } });
   view.webContents.url = 'https://evil.example/';
-  expect(await invoke(fake, view.webContents, 'tokenherd:view-access-token', { provider: 'demo' })).toMatchObject({ code: IpcErrorCode.NOT_ALLOWED });
+  expect(await invoke(fake, view.webContents, 'tokenherd:view-access-token', { provider: 'demo' })).toMatchObject({ code: ErrorCode.NOT_ALLOWED });
   expect(host.webContents.sent).toEqual([]); // refused before any window was asked
 
   let prevented = false;
@@ -256,7 +257,7 @@ test('sign-in: a dedicated window on its own partition without preload; the inte
   const redirect = 'http://127.0.0.1/tokenherd-desktop/callback';
   const url = `${ISSUER}/auth?${new URLSearchParams({ client_id: 'c', redirect_uri: redirect, state: 's' })}`;
   expect(await invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url.replace(ISSUER, 'https://evil.example') })).toMatchObject({
-    code: IpcErrorCode.NOT_ALLOWED,
+    code: ErrorCode.NOT_ALLOWED,
   });
   const result = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
   await settle();
@@ -275,7 +276,7 @@ test('sign-in: a dedicated window on its own partition without preload; the inte
   const abandoned = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
   await settle();
   fake.windows.at(-1)!.close();
-  expect(await abandoned).toMatchObject({ ok: false, code: IpcErrorCode.SIGN_IN_CANCELLED });
+  expect(await abandoned).toMatchObject({ ok: false, code: ErrorCode.SIGN_IN_CANCELLED });
 });
 
 test('a second launch focuses the most recently used window', async () => {
@@ -296,5 +297,5 @@ test("Linux without a secret service: the app says refresh tokens are not sealed
   const fake = createFakeElectron({ safeStorage: createFakeSafeStorage({ backend: 'basic_text' }) });
   await launch(fake, { TOKENHERD_WINDOWS: '1' });
   expect(logs[0]).toMatch(/NOT sealed at rest: .*basic_text/);
-  expect(await invoke(fake, fake.windows[0]!.webContents, 'tokenherd:seal', { text: 'rt' })).toMatchObject({ ok: false, code: IpcErrorCode.SEALING_UNAVAILABLE });
+  expect(await invoke(fake, fake.windows[0]!.webContents, 'tokenherd:seal', { text: 'rt' })).toMatchObject({ ok: false, code: ErrorCode.SEALING_UNAVAILABLE });
 });

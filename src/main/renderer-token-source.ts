@@ -7,15 +7,8 @@
  * to another; with no app window at all, a hidden background window is opened
  * (same session, so same Web Locks, BroadcastChannel and IndexedDB).
  */
-import {
-  BROKER_REQUEST_CHANNEL,
-  DesktopError,
-  IpcErrorCode,
-  type BrokerAnswerMessage,
-  type BrokerRequest,
-  type IpcEvents,
-  type TokenQuery,
-} from '../shared/ipc-contract.js';
+import { BROKER_REQUEST_CHANNEL, type BrokerAnswerMessage, type BrokerRequest, type IpcEvents, type TokenQuery } from '../shared/ipc-contract.js';
+import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import type { TokenSource } from './broker.js';
 
 /** The part of Electron's `WebContents` the source uses. */
@@ -100,7 +93,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     const responder = pick(request.sessionKey);
     if (!responder) return;
     if (request.attempts >= maxAttempts) {
-      request.settle({ error: new DesktopError(IpcErrorCode.BROKER_TIMEOUT, `${request.attempts} app windows closed before answering; try again`) });
+      request.settle({ error: new TokenHerdError(ErrorCode.BROKER_TIMEOUT, `${request.attempts} app windows closed before answering; try again`) });
       return;
     }
     request.attempts++;
@@ -127,7 +120,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
 
   return {
     requestToken(sessionKey, query) {
-      if (closed) return Promise.reject(new DesktopError('CLOSED', 'the token broker is closed'));
+      if (closed) return Promise.reject(new TokenHerdError('CLOSED', 'the token broker is closed'));
       return new Promise<string>((resolve, reject) => {
         const request: Request = {
           sessionKey,
@@ -143,7 +136,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
           },
         };
         const timer = clock.setTimeout(
-          () => request.settle({ error: new DesktopError(IpcErrorCode.BROKER_TIMEOUT, `no app window answered within ${timeoutMs} ms`) }),
+          () => request.settle({ error: new TokenHerdError(ErrorCode.BROKER_TIMEOUT, `no app window answered within ${timeoutMs} ms`) }),
           timeoutMs,
         );
         requests.add(request);
@@ -163,7 +156,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     deliver(senderId, answer) {
       const request = byId.get(answer.id);
       if (!request || request.out?.responderId !== senderId || request.out.id !== answer.id) return false;
-      request.settle(answer.ok ? { token: answer.accessToken } : { error: new DesktopError(answer.code, answer.message) });
+      request.settle(answer.ok ? { token: answer.accessToken } : { error: new TokenHerdError(answer.code, answer.message) });
       return true;
     },
     forget,
@@ -171,7 +164,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     isBusy: (responderId) => [...requests].some((r) => r.out?.responderId === responderId),
     close() {
       closed = true;
-      for (const request of [...requests]) request.settle({ error: new DesktopError('CLOSED', 'the token broker is closed') });
+      for (const request of [...requests]) request.settle({ error: new TokenHerdError('CLOSED', 'the token broker is closed') });
       ready.clear();
     },
   };

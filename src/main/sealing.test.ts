@@ -4,12 +4,12 @@ import { sealerFromBridge } from '../renderer/desktop.js';
 import { SEALED_PREFIX, createSealedStore } from '../renderer/sealed-store.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode } from '../shared/errors.js';
-import { IpcErrorCode } from '../shared/ipc-contract.js';
-import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../shared/memory.js';
+
+import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
 import { createMainSealer, sealingStatus, type SafeStorageLike } from './sealing.js';
-import { connectRenderer, createFakeIpcMain, createFakeSafeStorage, fakeEvent } from './test-support.js';
+import { connectRenderer, createFakeIpcMain, createFakeSafeStorage, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry } from './trust.js';
 
 test.describe('when sealing counts as available', () => {
@@ -43,10 +43,10 @@ test.describe('the main sealer', () => {
     expect(sealer.unseal(a)).toBe('rt-secret');
     expect(sealer.unseal(b)).toBe('rt-secret');
     const otherMachine = createMainSealer(createFakeSafeStorage(), 'linux');
-    expect(() => otherMachine.unseal(a)).toThrow(expect.objectContaining({ code: IpcErrorCode.UNSEAL_FAILED }));
+    expect(() => otherMachine.unseal(a)).toThrow(expect.objectContaining({ code: ErrorCode.UNSEAL_FAILED }));
     const plaintextLinux = createMainSealer(createFakeSafeStorage({ backend: 'basic_text' }), 'linux');
-    expect(() => plaintextLinux.seal('x')).toThrow(expect.objectContaining({ code: IpcErrorCode.SEALING_UNAVAILABLE }));
-    expect(() => plaintextLinux.unseal(a)).toThrow(expect.objectContaining({ code: IpcErrorCode.SEALING_UNAVAILABLE }));
+    expect(() => plaintextLinux.seal('x')).toThrow(expect.objectContaining({ code: ErrorCode.SEALING_UNAVAILABLE }));
+    expect(() => plaintextLinux.unseal(a)).toThrow(expect.objectContaining({ code: ErrorCode.SEALING_UNAVAILABLE }));
   });
 });
 
@@ -137,5 +137,5 @@ test('an untrusted renderer cannot use the main process as a decryption oracle',
   const sealed = mainSealer.seal('rt-secret');
   trust.register(5, 'embedded');
   const view = createDesktopAppBridge(connectRenderer(ipcMain, fakeEvent(5, 'https://evil.example/')), []);
-  expect(await view.unseal(sealed)).toMatchObject({ ok: false, code: IpcErrorCode.UNTRUSTED_SENDER });
+  expect(await view.unseal(sealed)).toMatchObject({ ok: false, code: ErrorCode.UNTRUSTED_SENDER });
 });

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { DesktopError, IpcErrorCode } from '../shared/ipc-contract.js';
+import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 
 /** The part of Electron's `safeStorage` sealing uses. */
 export interface SafeStorageLike {
@@ -47,7 +47,7 @@ export interface MainSealer {
 export function createMainSealer(safeStorage: SafeStorageLike, platform: string): MainSealer {
   const ensure = (): void => {
     const status = sealingStatus(safeStorage, platform);
-    if (!status.available) throw new DesktopError(IpcErrorCode.SEALING_UNAVAILABLE, status.reason);
+    if (!status.available) throw new TokenHerdError(ErrorCode.SEALING_UNAVAILABLE, status.reason);
   };
   return {
     status: () => sealingStatus(safeStorage, platform),
@@ -60,7 +60,7 @@ export function createMainSealer(safeStorage: SafeStorageLike, platform: string)
       try {
         return safeStorage.decryptString(Buffer.from(sealed, 'base64'));
       } catch (error) {
-        throw new DesktopError(IpcErrorCode.UNSEAL_FAILED, 'the OS keychain could not decrypt the sealed refresh token (sealed under another key?)', {
+        throw new TokenHerdError(ErrorCode.UNSEAL_FAILED, 'the OS keychain could not decrypt the sealed refresh token (sealed under another key?)', {
           cause: error,
         });
       }

@@ -8,15 +8,8 @@
  * windows; the relay only carries one request. It also keeps the client secret
  * out of the windows: it is added here.
  */
-import { ErrorCode } from '../shared/errors.js';
-import {
-  DesktopError,
-  IpcErrorCode,
-  MAX_TOKEN_RESPONSE_LENGTH,
-  RELAYED_RESPONSE_HEADERS,
-  type RelayedTokenRequest,
-  type RelayedTokenResponse,
-} from '../shared/ipc-contract.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { MAX_TOKEN_RESPONSE_LENGTH, RELAYED_RESPONSE_HEADERS, type RelayedTokenRequest, type RelayedTokenResponse } from '../shared/ipc-contract.js';
 import { isLoopbackHttp } from './origins.js';
 
 export interface TokenRelayConfig {
@@ -50,12 +43,12 @@ export function createTokenRelay(config: TokenRelayConfig | undefined, options: 
   const send = options.fetch ?? globalThis.fetch.bind(globalThis);
   const timeoutMs = options.timeoutMs ?? 30_000;
   return async ({ url, body }) => {
-    if (config === undefined) throw new DesktopError(IpcErrorCode.NOT_ALLOWED, 'no token endpoint is configured for relaying');
-    if (url !== config.tokenEndpoint) throw new DesktopError(IpcErrorCode.NOT_ALLOWED, `the relay sends only to ${config.tokenEndpoint}, not ${url}`);
+    if (config === undefined) throw new TokenHerdError(ErrorCode.NOT_ALLOWED, 'no token endpoint is configured for relaying');
+    if (url !== config.tokenEndpoint) throw new TokenHerdError(ErrorCode.NOT_ALLOWED, `the relay sends only to ${config.tokenEndpoint}, not ${url}`);
     const form = new URLSearchParams(body);
     const fields = [...form.keys()];
     if (form.get('grant_type') !== 'refresh_token' || !form.get('refresh_token') || fields.some((field) => !FORM_FIELDS.has(field)) || new Set(fields).size !== fields.length) {
-      throw new DesktopError(IpcErrorCode.INVALID_PAYLOAD, `the relay sends a refresh_token grant with the fields ${[...FORM_FIELDS].join(', ')} only, each once`);
+      throw new TokenHerdError(ErrorCode.INVALID_PAYLOAD, `the relay sends a refresh_token grant with the fields ${[...FORM_FIELDS].join(', ')} only, each once`);
     }
     if (config.clientSecret !== undefined) form.set('client_secret', config.clientSecret);
     let response: Response;
@@ -71,10 +64,10 @@ export function createTokenRelay(config: TokenRelayConfig | undefined, options: 
       text = await response.text();
     } catch (error) {
       // Whether the provider processed it is unknown, as with a lost response; the window treats it so.
-      throw new DesktopError(ErrorCode.TRANSIENT, `no answer from the token endpoint: ${error instanceof Error ? error.message : String(error)}`);
+      throw new TokenHerdError(ErrorCode.TRANSIENT, `no answer from the token endpoint: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (text.length > MAX_TOKEN_RESPONSE_LENGTH) {
-      throw new DesktopError(IpcErrorCode.INVALID_RESPONSE, `the token endpoint answered HTTP ${response.status} with ${text.length} characters, more than ${MAX_TOKEN_RESPONSE_LENGTH}`);
+      throw new TokenHerdError(ErrorCode.INVALID_RESPONSE, `the token endpoint answered HTTP ${response.status} with ${text.length} characters, more than ${MAX_TOKEN_RESPONSE_LENGTH}`);
     }
     const headers = Object.fromEntries(RELAYED_RESPONSE_HEADERS.flatMap((name) => {
       const value = response.headers.get(name);

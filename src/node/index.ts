@@ -1,11 +1,11 @@
 import { resolve as resolvePath } from 'node:path';
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
-import { parseMessage, sessionChanged } from '../shared/messages.js';
+import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
 import type { ChannelPort, LockPort } from '../shared/ports.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { createSealedStore, type SealedStoreOptions, type Sealer } from '../renderer/sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from '../renderer/token-endpoint.js';
-import type { SessionBackend } from './backend.js';
+import type { SessionBackend, SessionHint } from './backend.js';
 import { createFileBackend } from './file-backend.js';
 import { checkUrl, invalid } from './options.js';
 import { createProcessLocks } from './process-locks.js';
@@ -75,16 +75,17 @@ function openChannel(backend: SessionBackend, sessionKey: string): ChannelPort {
   const stops = new Set<() => void>();
   return {
     post(message) {
-      // Once Core v2 lands, `toHint(message)` from messages.ts replaces this re-creation of the hint.
-      const parsed = parseMessage(message);
+      const parsed = parseMessage(message, Date.now());
       if (parsed === undefined) return;
-      const hint = sessionChanged(parsed.sessionKey, parsed.generation);
-      for (const peer of peers) if (peer !== deliver) queueMicrotask(() => peers.has(peer) && peer(hint));
-      backend.notices.announce({ sessionKey: parsed.sessionKey, generation: parsed.generation });
+      // Coordinators of this process get the announcement as posted (it may carry the access token: same memory);
+      // other processes only the hint.
+      for (const peer of peers) if (peer !== deliver) queueMicrotask(() => peers.has(peer) && peer(parsed));
+      const { sessionKey: key, generation } = toHint(parsed);
+      backend.notices.announce({ sessionKey: key, generation });
     },
     subscribe(listener) {
       listeners.add(listener);
-      const stopNotices = backend.notices.listen(sessionKey, (hint) => listener(sessionChanged(hint.sessionKey, hint.generation)));
+      const stopNotices = backend.notices.listen(sessionKey, (hint) => listener(hintMessage(hint)));
       const stop = (): void => {
         listeners.delete(listener);
         stopNotices();
@@ -99,6 +100,11 @@ function openChannel(backend: SessionBackend, sessionKey: string): ChannelPort {
       if (peers.size === 0) byKey.delete(sessionKey);
     },
   };
+}
+
+/** A notice from another process as the core reads it: a hint, which makes it re-read the store. */
+function hintMessage({ sessionKey, generation }: SessionHint): unknown {
+  return { v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation };
 }
 
 function useDirectory(directory: string): { backend: SessionBackend; release(): void } {
@@ -205,7 +211,10 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   };
 }
 
+export type { AbortSignalLike } from '../shared/abort.js';
 export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
+export type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
+export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
 export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { onAbort } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { parseMessage, sessionChanged } from '../shared/messages.js';
+import { MESSAGE_VERSION, parseMessage } from '../shared/messages.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
 import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
@@ -236,7 +236,8 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
     } catch {
       return; // not ours
     }
-    const message = parseMessage(data);
+    // Only the hint is taken: a token in a notification (anyone with database access can NOTIFY) is ignored.
+    const message = parseMessage(data, Date.now());
     if (message) deliver({ sessionKey: message.sessionKey, generation: message.generation });
   }
 
@@ -290,7 +291,7 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
   return {
     port: {
       announce({ sessionKey, generation }) {
-        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(sessionChanged(sessionKey, generation))]).catch(() => {});
+        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation })]).catch(() => {});
       },
       listen(sessionKey, listener) {
         let set = listeners.get(sessionKey);

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { createMemoryLocks } from '../shared/memory.js';
+import { createMemoryLocks } from '../testing/memory.js';
 import type { LockPort } from '../shared/ports.js';
 import { createProcessLocks } from './process-locks.js';
 

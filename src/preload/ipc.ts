@@ -1,5 +1,5 @@
 import { ErrorCode } from '../shared/errors.js';
-import { IpcErrorCode, isIpcResult, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../shared/ipc-contract.js';
+import { isIpcResult, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../shared/ipc-contract.js';
 
 /** The part of Electron's `ipcRenderer` the preloads use. It stays inside the preload: pages never get it. */
 export interface IpcRendererLike {
@@ -20,7 +20,7 @@ export async function invokeIpc<C extends IpcChannel>(ipc: IpcRendererLike, chan
   } catch (error) {
     return { ok: false, code: ErrorCode.TRANSIENT, message: `${channel}: ${error instanceof Error ? error.message : String(error)}` };
   }
-  if (!isIpcResult(result)) return { ok: false, code: IpcErrorCode.INVALID_RESPONSE, message: `${channel}: the main process answered something unexpected` };
+  if (!isIpcResult(result)) return { ok: false, code: ErrorCode.INVALID_RESPONSE, message: `${channel}: the main process answered something unexpected` };
   return result as IpcResult<IpcResponse<C>>;
 }
 

@@ -1,7 +1,8 @@
 import { expect, test } from '@playwright/test';
 import { startOAuthServer } from '../../dev/oauth-server.js';
 import { createTokenRelay } from '../main/token-relay.js';
-import { IpcErrorCode, type IpcResult, type RelayedTokenRequest, type RelayedTokenResponse } from '../shared/ipc-contract.js';
+import { type IpcResult, type RelayedTokenRequest, type RelayedTokenResponse } from '../shared/ipc-contract.js';
+import { ErrorCode } from '../shared/errors.js';
 import { relayedFetch } from './desktop.js';
 import { createTokenEndpoint } from './token-endpoint.js';
 
@@ -39,8 +40,8 @@ test('relayedFetch carries POSTs only, passes the relay refusal on with its code
   await expect(relayedFetch({ relayTokenRequest: never })('https://issuer.example/.well-known/openid-configuration')).rejects.toThrow(/POSTs only.*set tokenEndpoint/);
 
   const post = { method: 'POST', body: 'grant_type=refresh_token&refresh_token=rt' };
-  const refusing: Relay = async () => ({ ok: false, code: IpcErrorCode.NOT_ALLOWED, message: 'the relay sends only to X' });
-  await expect(relayedFetch({ relayTokenRequest: refusing })('https://issuer.example/token', post)).rejects.toMatchObject({ code: IpcErrorCode.NOT_ALLOWED });
+  const refusing: Relay = async () => ({ ok: false, code: ErrorCode.NOT_ALLOWED, message: 'the relay sends only to X' });
+  await expect(relayedFetch({ relayTokenRequest: refusing })('https://issuer.example/token', post)).rejects.toMatchObject({ code: ErrorCode.NOT_ALLOWED });
 
   for (const value of [
     { status: 700, headers: {}, body: '' },

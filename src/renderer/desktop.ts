@@ -3,24 +3,22 @@
  * exposes (`window.tokenherdDesktop`, see src/shared/ipc-contract.ts). Nothing
  * here imports Electron: in a plain browser the bridge is simply absent.
  */
-import {
-  DesktopError,
-  IpcErrorCode,
-  desktopErrorCode,
-  isRelayedTokenResponse,
-  type BrokerAnswer,
-  type DesktopAppBridge,
-  type IpcResult,
-  type TokenQuery,
-} from '../shared/ipc-contract.js';
-import type { CoordinatorCore } from '../shared/index.js';
+import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from '../shared/ipc-contract.js';
+import { TokenHerdError, ErrorCode, errorCodeOf } from '../shared/errors.js';
 import type { Sealer } from './sealed-store.js';
 
-export { DesktopError };
+/** What the token broker needs of a coordinator: a `TokenCoordinator` (or `CoordinatorCore`) is one. */
+export interface AccessTokenSource {
+  getAccessToken(options?: TokenQuery): Promise<string>;
+}
 
+/**
+ * The value of a bridge call's result.
+ * @throws TokenHerdError with the code the main process answered
+ */
 export function unwrap<T>(result: IpcResult<T>): T {
   if (result.ok) return result.value;
-  throw new DesktopError(result.code, result.message);
+  throw new TokenHerdError(result.code, result.message);
 }
 
 /** The main process's keychain as the sealed store's port. */
@@ -56,7 +54,7 @@ export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>
  * code. The answer has no room for anything else, and the main process refuses
  * any answer with extra fields.
  */
-export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAccessToken'>, query: TokenQuery): Promise<BrokerAnswer> {
+export async function answerTokenQuery(coordinator: AccessTokenSource, query: TokenQuery): Promise<BrokerAnswer> {
   try {
     const accessToken = await coordinator.getAccessToken({
       ...(query.minValiditySeconds !== undefined && { minValiditySeconds: query.minValiditySeconds }),
@@ -64,7 +62,7 @@ export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAc
     });
     return { ok: true, accessToken };
   } catch (error) {
-    const code = desktopErrorCode(error) ?? IpcErrorCode.INTERNAL;
+    const code = errorCodeOf(error) ?? ErrorCode.INTERNAL;
     return { ok: false, code, message: (error instanceof Error ? error.message : String(error)).slice(0, 1000) };
   }
 }
@@ -73,7 +71,7 @@ export async function answerTokenQuery(coordinator: Pick<CoordinatorCore, 'getAc
 export function serveTokenRequests(
   bridge: Pick<DesktopAppBridge, 'serveTokenRequests'>,
   sessionKey: string,
-  coordinator: Pick<CoordinatorCore, 'getAccessToken'>,
+  coordinator: AccessTokenSource,
 ): () => void {
   return bridge.serveTokenRequests(sessionKey, (query) => answerTokenQuery(coordinator, query));
 }

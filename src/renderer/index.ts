@@ -1,7 +1,9 @@
-import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
-import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
+import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
-import { openBroadcastChannel } from './broadcast.js';
+import { openSuspendableChannel } from './broadcast.js';
+import { createDpop } from './dpop.js';
+import { createDpopFetch } from './dpop-fetch.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
@@ -38,12 +40,22 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
    */
   readonly sealer?: Sealer;
   readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
+  /**
+   * DPoP (RFC 9449): tokens bound to the session's non-extractable key pair, which every
+   * window reads from IndexedDB. Refreshes and `fetch` carry proofs; sign in with
+   * `createDpop(...).signIn` so the code exchange is bound to a new key. See docs/dpop.md.
+   */
+  readonly dpop?: boolean;
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
   /**
-   * `fetch` with `Authorization: Bearer <access token>`. On a 401 it takes a newer
-   * token (another window's, or one refresh) and retries once.
+   * `fetch` with `Authorization: Bearer <access token>` (with `dpop`: `Authorization: DPoP`
+   * and a proof). On a 401 it takes a newer token (another window's, or one refresh) and
+   * retries once. Resolves with the response, whatever its status.
+   * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails
+   *   (network), ABORTED when its `signal` aborts, INVALID_OPTIONS for an invalid
+   *   request; with `dpop` and no key stored, SESSION_EXPIRED (as rejections)
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 }
@@ -53,14 +65,23 @@ function listen(target: EventTarget, type: string, listener: (event: Event) => v
   return () => target.removeEventListener(type, listener);
 }
 
-/** Calls `onResume` when the page becomes visible, is resumed from freezing, or is restored from the back/forward cache. */
-function watchLifecycle(onResume: () => void): () => void {
+interface Lifecycle {
+  /** The page is hidden and may enter the back/forward cache (`pagehide` with `persisted`). */
+  readonly onHide: () => void;
+  /** The page became visible, was resumed from freezing, or was restored from the back/forward cache. */
+  readonly onResume: () => void;
+}
+
+function watchLifecycle({ onHide, onResume }: Lifecycle): () => void {
   if (typeof document === 'undefined') return () => {};
   const stops = [
     listen(document, 'visibilitychange', () => {
       if (document.visibilityState === 'visible') onResume();
     }),
     listen(document, 'resume', onResume),
+    listen(globalThis, 'pagehide', (event) => {
+      if ((event as PageTransitionEvent).persisted) onHide();
+    }),
     listen(globalThis, 'pageshow', (event) => {
       if ((event as PageTransitionEvent).persisted) onResume();
     }),
@@ -83,6 +104,8 @@ function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
  * One coordinator per provider account and window. Windows of one storage
  * partition (same origin, same browser profile or Electron session) that use the
  * same `sessionKey` refresh once per expiry between them.
+ * @throws INVALID_OPTIONS for invalid options; UNSUPPORTED without Web Locks,
+ *   BroadcastChannel or IndexedDB (synchronously: it returns no promise)
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
@@ -108,6 +131,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
     throw invalid('sealer must be an object with seal and unseal functions');
   }
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalid('dpop must be a boolean');
   for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
   }
@@ -119,12 +143,15 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     );
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const dpop = options.dpop === true ? createDpop({ sessionKey: settings.sessionKey, databaseName }) : undefined;
+  const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: allowInsecure });
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
+  const channel = openSuspendableChannel(herdName(settings.sessionKey));
   const core = createCoordinatorCore(options, {
     lock: createWebLocks(navigator.locks),
-    channel: openBroadcastChannel(`tokenherd:${settings.sessionKey}`),
+    channel,
     store: sealer
       ? createSealedStore(indexedDbStore, sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
       : indexedDbStore,
@@ -135,27 +162,59 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       client: { ...client, token_endpoint_auth_method: method },
       allowInsecureRequests: allowInsecure,
       fetch: options.tokenEndpointFetch ?? fetchImpl,
+      ...(dpop && { dpop }),
     }),
     network: {
       isOnline: () => navigator.onLine,
       onOnline: (listener) => listen(globalThis, 'online', listener),
     },
   });
-  // Memory may be stale after the page was hidden, frozen or restored from the back/forward cache.
-  const stopWatchingLifecycle = watchLifecycle(() => void core.reload().catch(() => {}));
+  // Memory may be stale after the page was hidden, frozen or restored from the back/forward cache;
+  // the channel is reopened before the re-read, so no announcement falls between them.
+  const stopWatchingLifecycle = watchLifecycle({
+    onHide: () => channel.suspend(),
+    onResume: () => {
+      channel.resume();
+      void core.reload().catch(() => {});
+    },
+  });
 
   return {
     ...core,
     close() {
       stopWatchingLifecycle();
       core.close();
+      dpop?.close();
+    },
+    async signOut() {
+      await core.signOut();
+      await dpop?.forget(); // the next sign-in starts a new key lineage
     },
     async fetch(input, init) {
-      const request = new Request(input, init);
-      const send = (token: string): Promise<Response> => {
-        const attempt = request.clone();
-        attempt.headers.set('authorization', `Bearer ${token}`);
-        return fetchImpl(attempt);
+      let request: Request;
+      try {
+        request = new Request(input, init);
+      } catch (failure) {
+        throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
+      }
+      // The API request's own failures reach the caller coded, like the coordinator's.
+      const send = async (token: string): Promise<Response> => {
+        try {
+          if (dpopSend) {
+            // No key: the forced refresh finds none either and ends the session in every window (SESSION_EXPIRED).
+            const response =
+              (await dpopSend(request, token)) ?? (await dpopSend(request, await core.getAccessToken({ forceRefresh: true, signal: request.signal })));
+            if (response) return response;
+            throw new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The DPoP key of this session is no longer stored: sign in again');
+          }
+          const attempt = request.clone();
+          attempt.headers.set('authorization', `Bearer ${token}`);
+          return await fetchImpl(attempt);
+        } catch (failure) {
+          if (isTokenHerdError(failure)) throw failure;
+          if (request.signal.aborted) throw new TokenHerdError(ErrorCode.ABORTED, 'fetch was aborted', { cause: failure });
+          throw new TokenHerdError(ErrorCode.TRANSIENT, `The request to ${request.url} failed: ${String(failure)}`, { cause: failure });
+        }
       };
       const token = await core.getAccessToken({ signal: request.signal });
       const response = await send(token);
@@ -173,17 +232,14 @@ export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
 export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
 export { openBroadcastChannel } from './broadcast.js';
-export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type TokenHerdDB } from './indexeddb-store.js';
+export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type IndexedDbStoreOptions, type TokenHerdDB } from './indexeddb-store.js';
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
-// Electron shell: sealing at rest and the token broker's window side.
-export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
-export { DesktopError, answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap } from './desktop.js';
-export type {
-  BrokerAnswer,
-  DesktopAppBridge,
-  EmbeddedViewBridge,
-  RelayedTokenRequest,
-  RelayedTokenResponse,
-  TokenQuery,
-} from '../shared/ipc-contract.js';
+export type { Sealer, SealedStoreOptions } from './sealed-store.js';
+// The ports the browser adapters above implement (see tokenherd/core), and what they carry.
+export type { AbortSignalLike } from '../shared/abort.js';
+export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';
+export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions, type DpopRequestOptions } from './dpop.js';
+export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
+export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';

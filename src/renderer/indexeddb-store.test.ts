@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { expect, test } from '@playwright/test';
 import { openDB } from 'idb';
 import type { StoredSession } from '../shared/session.js';
-import { createIndexedDbStore } from './indexeddb-store.js';
+import { DATABASE_VERSION, createIndexedDbStore } from './indexeddb-store.js';
 
 const record = (generation: number): StoredSession => ({
   sessionKey: 'k',
@@ -38,7 +38,7 @@ test('an open store closes for a schema upgrade instead of blocking it', async (
   const store = createIndexedDbStore('upgrade');
   await store.compareAndSet('k', 0, record(1));
   let blocked = false;
-  const upgraded = await openDB('upgrade', 2, { blocked: () => (blocked = true) });
+  const upgraded = await openDB('upgrade', DATABASE_VERSION + 1, { blocked: () => (blocked = true) });
   expect(blocked).toBe(false);
   upgraded.close();
   // This (old) code cannot use the newer schema: it fails, and the app should reload.
@@ -75,4 +75,17 @@ test('a compare-and-set commits with durability strict, so a rotated token survi
     IDBDatabase.prototype.transaction = transaction;
   }
   expect(modes).toEqual([['readwrite', { durability: 'strict' }]]);
+});
+
+test('a version-1 database (sessions only) upgrades to the current version and keeps its session', async () => {
+  const v1 = await openDB('v1', 1, { upgrade: (db) => db.createObjectStore('sessions', { keyPath: 'sessionKey' }) });
+  await v1.put('sessions', record(3));
+  v1.close();
+  const store = createIndexedDbStore('v1');
+  expect(await store.read('k')).toEqual(record(3));
+  store.close();
+  const upgraded = await openDB('v1');
+  expect(upgraded.version).toBe(DATABASE_VERSION);
+  expect([...upgraded.objectStoreNames].sort()).toEqual(['dpopKeys', 'dpopNonces', 'sessions']);
+  upgraded.close();
 });

@@ -1,13 +1,53 @@
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type OpenDBCallbacks } from 'idb';
 import type { SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
 
 export const DEFAULT_DATABASE_NAME = 'tokenherd';
-export const DATABASE_VERSION = 1;
+/** 1: sessions. 2: the DPoP key pair of each session, and the latest DPoP nonce of each server. */
+export const DATABASE_VERSION = 2;
+
+/** A session's DPoP key pair (see dpop-key-store.ts): the private key is a non-extractable CryptoKey. */
+export interface StoredDpopKey {
+  readonly sessionKey: string;
+  readonly keyPair: CryptoKeyPair;
+  /** RFC 7638 thumbprint of the public key: the `jkt` the server binds the session's tokens to. */
+  readonly jkt: string;
+  readonly createdAt: number;
+}
+
+/** The latest DPoP nonce a server (by origin) announced, for every window. Nonces are not secrets. */
+export interface StoredDpopNonce {
+  readonly origin: string;
+  readonly nonce: string;
+  readonly updatedAt: number;
+}
 
 export interface TokenHerdDB extends DBSchema {
   /** One record per session key; anything that fails `isStoredSession` counts as no record. */
   sessions: { key: string; value: StoredSession };
+  dpopKeys: { key: string; value: StoredDpopKey };
+  dpopNonces: { key: string; value: StoredDpopNonce };
+}
+
+/** Upgrades a database of any earlier version step by step; a version-1 database keeps its sessions. */
+function upgrade(db: IDBPDatabase<TokenHerdDB>, oldVersion: number): void {
+  if (oldVersion < 1) db.createObjectStore('sessions', { keyPath: 'sessionKey' });
+  if (oldVersion < 2) {
+    db.createObjectStore('dpopKeys', { keyPath: 'sessionKey' });
+    db.createObjectStore('dpopNonces', { keyPath: 'origin' });
+  }
+}
+
+/**
+ * Opens the tokenherd database at the current version, upgrading it if needed. Every
+ * connection must close when `blocking` is called (the caller's job), so that no open
+ * window holds an upgrade or a deletion up.
+ */
+export function openTokenHerdDatabase(
+  databaseName: string,
+  callbacks: Pick<OpenDBCallbacks<TokenHerdDB>, 'blocking' | 'terminated'>,
+): Promise<IDBPDatabase<TokenHerdDB>> {
+  return openDB<TokenHerdDB>(databaseName, DATABASE_VERSION, { upgrade, ...callbacks });
 }
 
 /**
@@ -30,10 +70,7 @@ export function createIndexedDbStore(databaseName = DEFAULT_DATABASE_NAME, optio
   let closed = false;
 
   function database(): Promise<IDBPDatabase<TokenHerdDB>> {
-    connection ??= openDB<TokenHerdDB>(databaseName, DATABASE_VERSION, {
-      upgrade(db) {
-        db.createObjectStore('sessions', { keyPath: 'sessionKey' });
-      },
+    connection ??= openTokenHerdDatabase(databaseName, {
       blocking(_current, _next, event) {
         (event.target as IDBDatabase).close();
         connection = undefined;

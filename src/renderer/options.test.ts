@@ -22,6 +22,7 @@ test('options are validated at creation, each with a message that names the opti
     [{ ...valid, databaseName: '' }, /databaseName/],
     [{ ...valid, fetch: 'window.fetch' }, /fetch must be a function/],
     [{ ...valid, tokenEndpointFetch: {} }, /tokenEndpointFetch must be a function/],
+    [{ ...valid, dpop: 'yes' }, /dpop must be a boolean/],
   ];
   for (const [options, message] of cases) {
     expect(() => createTokenCoordinator(options as TokenCoordinatorOptions), JSON.stringify(options)).toThrow(

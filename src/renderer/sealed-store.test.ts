@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { DesktopError, IpcErrorCode } from '../shared/ipc-contract.js';
-import { createMemoryStore } from '../shared/memory.js';
+import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { createMemoryStore } from '../testing/memory.js';
 import type { StoredSession } from '../shared/session.js';
 import { SEALED_PREFIX, createSealedStore, type Sealer } from './sealed-store.js';
 
@@ -96,7 +96,7 @@ test('sealing fails: the rotated token is stored in plaintext rather than lost, 
   const { sealer, fail } = fakeSealer();
   const problems: string[] = [];
   const store = createSealedStore(inner, sealer, { onSealingProblem: (p) => problems.push(p.kind) });
-  fail.seal = new DesktopError(IpcErrorCode.SEALING_UNAVAILABLE, 'no keyring');
+  fail.seal = new TokenHerdError(ErrorCode.SEALING_UNAVAILABLE, 'no keyring');
   expect(await store.compareAndSet(KEY, 0, active(1, 'rt-1'))).toEqual({ ok: true });
   expect(storedRefreshToken(inner.raw(KEY))).toBe('rt-1');
   expect(problems).toEqual(['stored-plaintext']);
@@ -112,7 +112,7 @@ test('a sealed value too long for the record bounds is stored in plaintext, not 
 });
 
 test('unsealing fails for good (another key, no keychain): the refresh token is dropped, the access token kept', async () => {
-  for (const code of [IpcErrorCode.UNSEAL_FAILED, IpcErrorCode.SEALING_UNAVAILABLE]) {
+  for (const code of [ErrorCode.UNSEAL_FAILED, ErrorCode.SEALING_UNAVAILABLE]) {
     const inner = createMemoryStore();
     const { sealer } = fakeSealer();
     await createSealedStore(inner, sealer).compareAndSet(KEY, 0, active(1, 'rt-1'));

@@ -1,4 +1,4 @@
-import { IpcErrorCode, desktopErrorCode } from '../shared/ipc-contract.js';
+import { ErrorCode, errorCodeOf } from '../shared/errors.js';
 import type { CompareAndSetResult, SessionStore, StoredSession } from '../shared/index.js';
 import { MAX_TOKEN_LENGTH } from '../shared/session.js';
 
@@ -29,7 +29,7 @@ export interface SealedStoreOptions {
 /** Marks a sealed refresh token inside an otherwise ordinary stored record. */
 export const SEALED_PREFIX = 'tokenherd-sealed:v1:';
 
-const PERMANENT = new Set<string>([IpcErrorCode.UNSEAL_FAILED, IpcErrorCode.SEALING_UNAVAILABLE]);
+const PERMANENT = new Set<string>([ErrorCode.UNSEAL_FAILED, ErrorCode.SEALING_UNAVAILABLE]);
 const CACHE_SIZE = 8;
 
 /**
@@ -93,7 +93,7 @@ export function createSealedStore(inner: SessionStore, sealer: Sealer, options: 
       remember(refreshToken, text);
       return { ...record, tokens: { ...rest, refreshToken: text } };
     } catch (error) {
-      if (!PERMANENT.has(desktopErrorCode(error) ?? '')) throw error;
+      if (!PERMANENT.has(errorCodeOf(error) ?? '')) throw error;
       options.onSealingProblem?.({ kind: 'dropped-sealed-token', reason: describe(error) });
       return { ...record, tokens: rest };
     }

@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { AbortSignalLike } from '../shared/abort.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
+import type { Dpop } from './dpop.js';
 
 export interface OAuthClientOptions {
   readonly client_id: string;
@@ -19,6 +20,13 @@ export interface TokenEndpointOptions {
   /** Allows `http://` URLs. Development only. */
   readonly allowInsecureRequests?: boolean;
   readonly fetch?: typeof fetch;
+  /**
+   * Sender-constrains the tokens (RFC 9449): every refresh carries a fresh proof of the
+   * session's key (new `jti`, `iat`, `htm`, `htu`), with the latest nonce any window learned.
+   * A `use_dpop_nonce` answer is retried once with the nonce it carried. With no key stored,
+   * nothing is sent and the refresh token counts as rejected: it is bound to a key that is gone.
+   */
+  readonly dpop?: Dpop;
 }
 
 /** Error codes that mean "this refresh token is dead" (RFC 6749 section 5.2; GitHub's own name). */
@@ -45,6 +53,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       : token_endpoint_auth_method === 'client_secret_post'
         ? oauth.ClientSecretPost(client_secret ?? '')
         : oauth.ClientSecretBasic(client_secret ?? '');
+  const { dpop } = options;
   const requestOptions = (signal: AbortSignalLike) => ({
     signal: signal as AbortSignal,
     // GitHub answers form-encoded unless asked for JSON.
@@ -75,7 +84,26 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
   return {
     async refresh(refreshToken, { signal }) {
       const as = await discover(signal);
-      const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, requestOptions(signal));
+      let response: Response;
+      if (dpop === undefined) {
+        response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, requestOptions(signal));
+      } else {
+        const key = await dpop.key();
+        if (key === undefined) {
+          return {
+            kind: 'rejected',
+            error: 'dpop_key_missing',
+            description: 'the DPoP key of this session is no longer in IndexedDB, and its refresh token is bound to that key',
+          };
+        }
+        const proofs = dpop.requestOptions(dpop.handle(key), customFetch);
+        const send = () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
+        response = await dpop.firstContact(new URL(as.token_endpoint ?? issuer).origin, send);
+        if (await isNonceChallenge(response)) {
+          await response.body?.cancel();
+          response = await send();
+        }
+      }
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
@@ -93,6 +121,18 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }) };
     },
   };
+}
+
+/**
+ * The token endpoint asks for a DPoP nonce: `use_dpop_nonce` in a 400 body (or, from some
+ * servers, in a 401's `WWW-Authenticate`). A use_dpop_nonce answer consumed nothing.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
+async function isNonceChallenge(response: Response): Promise<boolean> {
+  if (response.status !== 400 && response.status !== 401) return false;
+  if (/error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '')) return true;
+  const body: unknown = await response.clone().json().catch(() => undefined);
+  return oauthError(body)?.error === 'use_dpop_nonce';
 }
 
 /** An OAuth error body, in any status: GitHub sends its errors with HTTP 200. */

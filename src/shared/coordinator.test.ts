@@ -10,13 +10,16 @@ import {
   createMemoryStore,
   type MemoryChannelHub,
   type MemoryProviderOptions,
-} from './memory.js';
-import { sessionChanged } from './messages.js';
+} from '../testing/memory.js';
+import { MESSAGE_VERSION } from './messages.js';
 import type { SessionStore } from './ports.js';
 import type { CoordinatorSettings } from './settings.js';
 
 const TTL = 60;
 const KEY = 'github:alice';
+
+/** A token-free announcement, as a sign-out or a database notification sends it. */
+const hint = (sessionKey: string, generation: number) => ({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation });
 
 /** Many windows of one storage partition, on in-memory ports and a manual clock. */
 function createWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) {
@@ -119,6 +122,74 @@ test.describe('one refresher (I1) and cheap when fresh (I4)', () => {
   });
 });
 
+test.describe('joined callers', () => {
+  test('a caller joins an operation in flight only if its result is enough: a heavier need gets its own', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    const old = await a.getAccessToken();
+    world.clock.advance((TTL - 20) * 1000); // 20 s left
+    const b = world.open(); // knows nothing yet: both callers need the store
+    const [light, heavy] = await Promise.all([b.getAccessToken({ minValiditySeconds: 10 }), b.getAccessToken({ minValiditySeconds: 30 })]);
+    expect(light).toBe(old);
+    expect(heavy).not.toBe(old);
+    expect(world.provider.accessTokenWorks(heavy)).toBe(true);
+    expect(b.getState().expiresAt! - world.clock.now()).toBeGreaterThan(30_000);
+    expect(world.provider.stats.requests).toBe(1);
+    world.close();
+  });
+
+  test('a lighter caller joins a heavier operation; one request serves both', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    const old = await a.getAccessToken();
+    world.clock.advance((TTL - 20) * 1000);
+    const heavy = a.getAccessToken({ minValiditySeconds: 30 });
+    const light = a.getAccessToken({ minValiditySeconds: 25 });
+    expect(await light).toBe(await heavy);
+    expect(await heavy).not.toBe(old);
+    expect(world.provider.stats.requests).toBe(1);
+    expect(a.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
+    world.close();
+  });
+
+  test('forceRefresh does not join an ordinary operation, an ordinary caller joins a forced one; one request per expiry either way', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession(world.provider.signIn());
+    const old = await a.getAccessToken();
+    world.expire();
+    const [ordinary, forced] = await Promise.all([a.getAccessToken(), a.getAccessToken({ forceRefresh: true })]);
+    expect(forced).not.toBe(old);
+    expect(ordinary).toBe(forced);
+    world.expire();
+    const [forcedFirst, ordinaryAfter] = await Promise.all([a.getAccessToken({ forceRefresh: true }), a.getAccessToken()]);
+    expect(forcedFirst).not.toBe(forced);
+    expect(ordinaryAfter).toBe(forcedFirst);
+    expect(world.provider.stats.requests).toBe(2);
+    expect(a.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(2);
+    // A valid token in memory serves an ordinary caller at once, while a forced one refreshes.
+    const [refreshed, current] = await Promise.all([a.getAccessToken({ forceRefresh: true }), a.getAccessToken()]);
+    expect(current).toBe(forcedFirst);
+    expect(refreshed).not.toBe(forcedFirst);
+    expect(world.provider.stats.requests).toBe(3);
+    world.close();
+  });
+
+  test('a forced caller and an ordinary caller in another window waiting for the lock leave the queue on one announcement', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    await b.getAccessToken();
+    world.expire();
+    const results = await Promise.all([a.getAccessToken(), b.getAccessToken({ forceRefresh: true }), b.getAccessToken({ minValiditySeconds: 30 })]);
+    expect(new Set(results).size).toBe(1);
+    expect(world.provider.stats.requests).toBe(1);
+    world.close();
+  });
+});
+
 test.describe('look before you send (I2) and persist first (I3)', () => {
   test('a window that gets the lock after another rotated re-reads the store and sends nothing', async () => {
     const world = createWorld();
@@ -141,24 +212,68 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     world.close();
   });
 
-  test('the new generation is stored before it is announced, and no token crosses the channel', async () => {
+  test('the new generation is stored before it is announced, with its access token and never a refresh token', async () => {
     const world = createWorld();
     const a = world.open();
     const spy = world.hub.open(`tokenherd:${KEY}`);
-    const seen: Array<{ message: unknown; storedGeneration: unknown }> = [];
-    spy.subscribe((message) => seen.push({ message, storedGeneration: (world.store.raw(KEY) as { generation: number }).generation }));
+    const seen: Array<{ message: unknown; stored: { generation: number; tokens: { accessToken: string; expiresAt: number; refreshToken: string } } }> = [];
+    spy.subscribe((message) => seen.push({ message, stored: world.store.raw(KEY) as (typeof seen)[number]['stored'] }));
     const signIn = world.provider.signIn();
     await a.setSession(signIn);
     world.expire();
     await a.getAccessToken();
+    await a.signOut();
     await world.settle();
-    expect(seen.map((s) => s.message)).toEqual([sessionChanged(KEY, 1), sessionChanged(KEY, 2)]);
-    expect(seen.map((s) => s.storedGeneration)).toEqual([1, 2]);
-    const stored = world.store.raw(KEY) as { tokens: { refreshToken: string; accessToken: string } };
-    const wire = JSON.stringify(seen);
-    for (const secret of [signIn['refresh_token'] as string, stored.tokens.refreshToken, stored.tokens.accessToken]) {
+    const [signedIn, rotated, signedOut] = seen;
+    for (const [{ message, stored }, cause] of [[signedIn!, 'signed-in'], [rotated!, 'rotated']] as const) {
+      expect(message).toEqual({ ...hint(KEY, stored.generation), cause, accessToken: stored.tokens.accessToken, expiresAt: stored.tokens.expiresAt });
+    }
+    expect([signedIn, rotated].map((s) => s!.stored.generation)).toEqual([1, 2]);
+    expect(signedOut!.message).toEqual(hint(KEY, 3)); // a tombstone is a hint: receivers re-read
+    const stored = world.store.raw(KEY) as { tokens?: unknown };
+    expect(stored.tokens).toBeUndefined();
+    const wire = JSON.stringify(seen.map((s) => s.message));
+    for (const secret of [signIn['refresh_token'] as string, signedIn!.stored.tokens.refreshToken, rotated!.stored.tokens.refreshToken]) {
       expect(wire).not.toContain(secret);
     }
+    world.close();
+  });
+
+  test('a receiver uses an announced token without reading the store', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    await b.getAccessToken();
+    world.expire();
+    const readsBefore = world.reads();
+    const token = await a.getAccessToken();
+    const readsByA = world.reads() - readsBefore;
+    await world.settle();
+    expect(b.getState()).toMatchObject({ generation: 2, expiresAt: world.clock.now() + TTL * 1000 });
+    expect(await b.getAccessToken()).toBe(token);
+    expect(world.reads() - readsBefore).toBe(readsByA);
+    expect(changes(b.events)).toEqual(['signed-in', 'adopted']);
+    world.close();
+  });
+
+  test('a forged announcement is used only until its token is refused: then the store wins, with no refresh', async () => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession(world.provider.signIn());
+    const real = await b.getAccessToken();
+    const attacker = world.hub.open(`tokenherd:${KEY}`);
+    attacker.post({ ...hint(KEY, 1_000_000), cause: 'rotated', accessToken: 'forged', expiresAt: world.clock.now() + TTL * 1000 });
+    await world.settle();
+    expect(await b.getAccessToken()).toBe('forged');
+    // The resource server refuses it (a 401): the caller forces a refresh, which re-reads and finds the store's token.
+    expect(await b.getAccessToken({ forceRefresh: true })).toBe(real);
+    expect(b.getState()).toMatchObject({ generation: 1 });
+    expect(world.provider.stats.requests).toBe(0);
+    // The forged generation blocks no real announcement: the next rotation reaches b.
+    world.expire();
+    const rotated = await a.getAccessToken();
+    await world.settle();
+    expect(await b.getAccessToken()).toBe(rotated);
     world.close();
   });
 
@@ -175,14 +290,21 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
       42,
       [],
       { v: 2, type: 'session-changed', sessionKey: KEY, generation: 9 },
-      { v: 1, type: 'signed-out', sessionKey: KEY, generation: 9 },
-      { v: 1, type: 'session-changed', sessionKey: KEY, generation: -1 },
-      { v: 1, type: 'session-changed', sessionKey: KEY, generation: '9' },
-      { v: 1, type: 'session-changed', sessionKey: 'x'.repeat(100_000), generation: 9 },
-      { ...sessionChanged(KEY, 9), accessToken: 'forged', refreshToken: 'forged' },
-      sessionChanged(KEY, 1),
-      sessionChanged(KEY, Number.MAX_SAFE_INTEGER),
-      sessionChanged('another-account', 7),
+      { v: 1, type: 'session-changed', sessionKey: KEY, generation: 9 },
+      { v: 3, type: 'session-changed', sessionKey: KEY, generation: 9 },
+      { ...hint(KEY, 9), type: 'signed-out' },
+      { ...hint(KEY, 9), cause: 'rotated', accessToken: 'forged', expiresAt: Number.MAX_VALUE },
+      { ...hint(KEY, 9), cause: 'rotated', accessToken: 'x'.repeat(20_000) },
+      { ...hint(KEY, 9), cause: 'stolen', accessToken: 'forged' },
+      { ...hint(KEY, 9), accessToken: 'forged' },
+      { ...hint(KEY, 0), cause: 'rotated', accessToken: 'forged' },
+      hint(KEY, -1),
+      hint(KEY, '9' as unknown as number),
+      hint('x'.repeat(100_000), 9),
+      { ...hint(KEY, 9), accessToken: 'forged', refreshToken: 'forged' },
+      hint(KEY, 1),
+      hint(KEY, Number.MAX_SAFE_INTEGER),
+      hint('another-account', 7),
     ];
     for (const message of garbage) attacker.post(message);
     await world.settle();
@@ -213,7 +335,7 @@ test('fuzzed channel messages (seeded) change nothing and throw nothing', async 
       () => pick([KEY, 'session-changed', 'signed-out', '__proto__', '']),
       () => (depth > 2 ? [] : Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1))),
       () => (depth > 2 ? {} : Object.fromEntries(Array.from({ length: Math.floor(random() * 5) }, () => [pick(['v', 'type', 'sessionKey', 'generation', 'accessToken', 'x']), value(depth + 1)]))),
-      () => ({ ...sessionChanged(KEY, Math.floor(random() * 100)), ...(random() < 0.5 && { [pick(['accessToken', 'refreshToken', 'v'])]: value(depth + 1) }) }),
+      () => ({ ...hint(KEY, Math.floor(random() * 100)), ...(random() < 0.5 && { [pick(['accessToken', 'refreshToken', 'v'])]: value(depth + 1) }) }),
     ])();
   const attacker = world.hub.open(`tokenherd:${KEY}`);
   for (let i = 0; i < 500; i++) attacker.post(value(0));
@@ -588,6 +710,35 @@ test.describe('bad input', () => {
     for (const settings of [{ sessionKey: '' }, { refreshLeewaySeconds: -1 }, { lockTimeoutMs: Number.NaN }, { retry: { attempts: 0 } }]) {
       expect(() => world.open(settings)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }));
     }
+  });
+});
+
+test.describe('errors', () => {
+  test('every method that returns a promise rejects, never throws, on bad options', async () => {
+    const world = createWorld();
+    const a = world.open();
+    for (const options of [{ minValiditySeconds: -1 }, { minValiditySeconds: Number.NaN }, { forceRefresh: 'yes' }, null]) {
+      let pending: Promise<string> | undefined;
+      expect(() => (pending = a.getAccessToken(options as never))).not.toThrow();
+      await expect(pending!).rejects.toMatchObject({ code: ErrorCode.INVALID_OPTIONS });
+    }
+    world.close();
+  });
+
+  test('refresh-failed follows only a request that was sent', async () => {
+    const world = createWorld();
+    const a = world.open();
+    await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 60 });
+    world.clock.advance(60_000);
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(a.events.filter((e) => e.type === 'refresh-failed' || e.type === 'refresh-started')).toEqual([]);
+    await a.setSession(world.provider.signIn());
+    world.expire();
+    world.provider.script({ kind: 'provider-error', error: 'invalid_client' });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_ERROR });
+    expect(a.events.filter((e) => e.type === 'refresh-failed' || e.type === 'refresh-started').map((e) => e.type)).toEqual(['refresh-started', 'refresh-failed']);
+    world.close();
   });
 });
 

@@ -1,10 +1,11 @@
 import { createAbortController, onAbort, type AbortSignalLike } from './abort.js';
+import { MAX_ADOPTIONS, decide, judge, markerFor, type Need, type Recovery, type Situation, type Vantage } from './decide.js';
 import { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 import type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
-import { parseMessage, sessionChanged } from './messages.js';
+import { announcementOf, parseMessage, type SessionChangedMessage } from './messages.js';
 import type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, RefreshOutcome, SessionStore, TokenEndpoint } from './ports.js';
-import { freshAccessToken, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession } from './session.js';
-import { numberOption, resolveSettings, type CoordinatorSettings } from './settings.js';
+import { parseTokenResponse, type ActiveSession, type StoredSession } from './session.js';
+import { invalidOption, numberOption, resolveSettings, type CoordinatorSettings } from './settings.js';
 
 export interface CoordinatorPorts {
   readonly lock: LockPort;
@@ -21,14 +22,14 @@ export interface CoordinatorPorts {
 export interface GetAccessTokenOptions {
   /** The token must stay valid this long; a token closer to expiry is refreshed. Default: the refresh leeway. */
   readonly minValiditySeconds?: number;
-  /** The current token was refused (a 401): return a newer generation, refreshing if nobody has yet. */
+  /** The current token was refused (a 401): return another one, refreshing if nobody has yet. */
   readonly forceRefresh?: boolean;
   /** Aborts this caller's wait (ABORTED) without cancelling the operation other callers share. */
   readonly signal?: AbortSignalLike;
 }
 
 export interface CoordinatorState {
-  /** `unknown` until the store has been read once. */
+  /** `unknown` until the store has been read (or a session announced) once. */
   readonly status: 'unknown' | 'signed-in' | 'signed-out';
   /** Generation of the stored session this window knows; 0 when none. */
   readonly generation: number;
@@ -39,70 +40,104 @@ export interface CoordinatorState {
 }
 
 export interface CoordinatorCore {
+  /**
+   * Resolves to an access token valid for at least `minValiditySeconds` (or the
+   * freshest the provider issues, if its tokens live shorter).
+   * @throws NOT_SIGNED_IN, SESSION_EXPIRED, TRANSIENT, LOCK_TIMEOUT, PROVIDER_ERROR,
+   *   INVALID_TOKEN_RESPONSE, INVALID_OPTIONS, ABORTED, CLOSED (as rejections)
+   */
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
-  /** Stores a token response obtained by sign-in (a new generation) and tells the other windows. */
+  /**
+   * Stores a token response obtained by sign-in (a new generation) and tells the other windows.
+   * @throws INVALID_TOKEN_RESPONSE (nothing stored), TRANSIENT (storage failed), CLOSED
+   */
   setSession(tokenResponse: unknown): Promise<void>;
-  /** Writes a tombstone, so no in-flight refresh can bring the session back, and tells the other windows. */
+  /**
+   * Writes a tombstone, so no in-flight refresh can bring the session back, and tells the other windows.
+   * @throws TRANSIENT (storage failed), CLOSED
+   */
   signOut(): Promise<void>;
   subscribe(listener: TokenHerdListener): () => void;
   getState(): CoordinatorState;
-  /** Re-reads the store now; for when memory may be stale (wake from sleep, back/forward cache). */
+  /**
+   * Re-reads the store now; for when memory may be stale (wake from sleep, back/forward cache).
+   * @throws CLOSED
+   */
   reload(): Promise<void>;
   /** Aborts lock requests, timers and requests of this window and closes its channel and store. */
   close(): void;
 }
 
-interface Requirement {
-  readonly minValidityMs: number;
-  /** Set by forceRefresh: generations up to this one were refused. */
-  readonly refusedGeneration?: number;
+/** The name of a session key's Web Lock and BroadcastChannel: every window of the herd uses the same. */
+export function herdName(sessionKey: string): string {
+  return `tokenherd:${sessionKey}`;
 }
 
-/** Round 0 refreshes; round 1 exists only after adopting a generation stored by someone else. */
-const MAX_ROUNDS = 2;
-const SATISFIED = Symbol('satisfied');
-/** Thrown inside the lock when the stored generation changed under a refresh: the next round adopts it. */
-const SUPERSEDED = Symbol('superseded');
+/** An operation of this window that callers with a need it covers can join. */
+interface Operation {
+  readonly need: Need;
+  readonly result: Promise<string>;
+}
+
+/** Whether the result of an operation for `covering` also meets `need`. */
+function covers(covering: Need, need: Need): boolean {
+  return need.minValidityMs <= covering.minValidityMs && (need.refusedToken === undefined || need.refusedToken === covering.refusedToken);
+}
+
+/** Two records are the same session state (equal generations can be two sessions: storage cleared, then a new sign-in). */
+function same(a: StoredSession | undefined, b: StoredSession | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.generation !== b.generation || a.state !== b.state) return false;
+  return a.state !== 'active' || (b.state === 'active' && a.tokens.accessToken === b.tokens.accessToken);
+}
+
+/** How a record stored by someone else looks from here. */
+function changeOf(record: StoredSession | undefined): SessionChange {
+  if (record === undefined) return 'signed-out';
+  if (record.state === 'signed-out') return record.cause;
+  return record.cause === 'signed-in' ? 'signed-in' : 'adopted';
+}
 
 /**
- * The coordinator algorithm, on ports. Per window:
- * valid token in memory -> return it (no lock, no I/O);
- * otherwise read the store -> usable? adopt it;
- * otherwise queue for the lock (leaving the queue if another window's result arrives first) ->
- * re-read -> still needed? send one refresh -> compare-and-set generation G -> G+1 -> announce.
+ * The driver of the decisions in decide.ts, on ports. It performs the I/O a
+ * decision names and asks again; every failure reaches callers as a
+ * TokenHerdError with a stable code.
  */
 export function createCoordinatorCore(settings: CoordinatorSettings, ports: CoordinatorPorts): CoordinatorCore {
   const config = resolveSettings(settings);
   const { sessionKey } = config;
   const { lock, channel, store, clock, endpoint, network } = ports;
   const random = ports.random ?? Math.random;
-  const lockName = `tokenherd:${sessionKey}`;
+  const lockName = herdName(sessionKey);
   const listeners = new Set<TokenHerdListener>();
   const changeWatchers = new Set<() => void>();
+  const operations = new Set<Operation>();
   const closer = createAbortController();
 
   let memory: StoredSession | undefined;
   let loaded = false;
   let holdsLock = false;
   let refreshRequests = 0;
-  let pendingObtain: Promise<string> | undefined;
-  let pendingForced: Promise<string> | undefined;
   let offlineProbeSent = false;
   let rereading: Promise<void> | undefined;
   let rereadAgain = false;
-  // Store results are applied in the order their operations started, so a slow
-  // read can never overwrite what a later read or our own write established.
+  // Results are applied in the order their operations started, so a slow read can
+  // never overwrite what a later read, an announcement or our own write established.
   let sequence = 0;
   let appliedSequence = 0;
 
-  const closedError = (): TokenHerdError => new TokenHerdError(ErrorCode.CLOSED, 'The token coordinator is closed');
+  const error = (code: ErrorCode, reason: string, cause?: unknown): TokenHerdError =>
+    new TokenHerdError(code, reason, cause === undefined ? undefined : { cause });
+  const closedError = (): TokenHerdError => error(ErrorCode.CLOSED, 'The token coordinator is closed');
+  const closed = (): boolean => closer.signal.aborted;
+  const offline = (): boolean => network !== undefined && !network.isOnline();
 
   function emit(event: TokenHerdEvent): void {
     for (const listener of [...listeners]) {
       try {
         listener(event);
-      } catch (error) {
-        void Promise.reject(error); // a faulty listener is reported, and the others still run
+      } catch (failure) {
+        void Promise.reject(failure); // a faulty listener is reported, and the others still run
       }
     }
   }
@@ -110,27 +145,17 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   function apply(record: StoredSession | undefined, change: SessionChange, order: number): void {
     if (order <= appliedSequence) return;
     appliedSequence = order;
-    const wasLoaded = loaded;
+    const changed = loaded ? !same(memory, record) : record !== undefined;
     loaded = true;
-    // The write time tells apart equal generations of two sessions (a database cleared, then a new sign-in).
-    if (wasLoaded && memory?.generation === record?.generation && memory?.updatedAt === record?.updatedAt) return;
-    if (!wasLoaded && record === undefined) return;
     memory = record;
+    if (!changed) return;
     const expiresAt = record?.state === 'active' ? record.tokens.expiresAt : undefined;
-    emit({
-      type: 'session-changed',
-      change,
-      generation: record?.generation ?? 0,
-      ...(expiresAt !== undefined && { expiresAt }),
-    });
+    emit({ type: 'session-changed', change, generation: record?.generation ?? 0, ...(expiresAt !== undefined && { expiresAt }) });
     for (const watcher of [...changeWatchers]) watcher();
   }
 
-  /** How a record stored by someone else looks from here. */
-  function changeOf(record: StoredSession | undefined): SessionChange {
-    if (record === undefined) return 'signed-out';
-    if (record.state === 'signed-out') return record.cause;
-    return record.cause === 'signed-in' ? 'signed-in' : 'adopted';
+  function situation<At extends Vantage>(at: At, record: StoredSession | undefined, need: Need, adoptions = 0, refused = false): Situation<At> {
+    return { record, need, at, now: clock.now(), adoptions, refused, offline: offlineProbeSent && offline() };
   }
 
   async function storeCall<T>(call: () => Promise<T>): Promise<T> {
@@ -138,10 +163,10 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
       const result = await call();
       if (closed()) throw closedError();
       return result;
-    } catch (error) {
+    } catch (failure) {
       if (closed()) throw closedError();
-      if (isTokenHerdError(error)) throw error;
-      throw new TokenHerdError(ErrorCode.TRANSIENT, `Session storage failed: ${describe(error)}`, { cause: error });
+      if (isTokenHerdError(failure)) throw failure;
+      throw error(ErrorCode.TRANSIENT, `Session storage failed: ${describe(failure)}`, failure);
     }
   }
 
@@ -152,41 +177,30 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     return record;
   }
 
-  /** Persist first, then announce: only a durable write reaches the channel. */
+  /** I3, persist first: only a durable compare-and-set is announced, with the access token (never the refresh token). */
   async function write(expected: number, next: StoredSession, change: SessionChange): Promise<CompareAndSetResult> {
+    const order = ++sequence;
     const result = await storeCall(() => store.compareAndSet(sessionKey, expected, next));
     if (result.ok) {
-      apply(next, change, ++sequence);
-      channel.post(sessionChanged(sessionKey, next.generation));
+      apply(next, change, order);
+      channel.post(announcementOf(next));
     } else {
-      apply(result.current, changeOf(result.current), ++sequence);
+      apply(result.current, changeOf(result.current), order);
     }
     return result;
   }
 
+  /** Rewrites the recovery fields of the stored `session`, unannounced (nothing another window uses changes). */
+  async function annotate(session: ActiveSession, recovery: Recovery): Promise<boolean> {
+    const { refreshInFlight: _marker, backoffUntil: _backoff, ...record } = session;
+    const order = ++sequence;
+    const result = await storeCall(() => store.compareAndSet(sessionKey, session.generation, { ...record, ...recovery }));
+    if (!result.ok) apply(result.current, changeOf(result.current), order);
+    return result.ok;
+  }
+
   function tombstone(generation: number, cause: 'signed-out' | 'expired'): StoredSession {
     return { sessionKey, generation: generation + 1, state: 'signed-out', cause, updatedAt: clock.now() };
-  }
-
-  function unusable(record: StoredSession | undefined): TokenHerdError {
-    return record?.state === 'signed-out' && record.cause === 'expired'
-      ? new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The provider rejected the refresh token: sign in again')
-      : new TokenHerdError(ErrorCode.NOT_SIGNED_IN, 'No session is stored: sign in first');
-  }
-
-  /** The access token of `record` if it meets the requirement. */
-  function usable(record: StoredSession | undefined, requirement: Requirement): string | undefined {
-    const { refusedGeneration } = requirement;
-    if (record === undefined || (refusedGeneration !== undefined && record.generation <= refusedGeneration)) return undefined;
-    return freshAccessToken(record, clock.now(), requirement.minValidityMs);
-  }
-
-  function offline(): boolean {
-    return network !== undefined && !network.isOnline();
-  }
-
-  function closed(): boolean {
-    return closer.signal.aborted;
   }
 
   function sleep(ms: number): Promise<void> {
@@ -215,9 +229,9 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
           stopAbort = onAbort(request.signal, reject);
         }),
       ]);
-    } catch (error) {
+    } catch (failure) {
       if (closed()) throw closedError();
-      const reason = request.signal.aborted ? `no response within ${config.requestTimeoutMs} ms` : `network error: ${describe(error)}`;
+      const reason = request.signal.aborted ? `no response within ${config.requestTimeoutMs} ms` : `network error: ${describe(failure)}`;
       // Offline, the request never left this machine; otherwise it may have been processed.
       return { kind: 'transient', reason, answered: offline() };
     } finally {
@@ -227,197 +241,156 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     }
   }
 
-  /** Full-jitter exponential backoff; undefined when `Retry-After` asks for more than the cap. */
-  function backoff(attempt: number, retryAfterMs: number | undefined): number | undefined {
-    const { baseDelayMs, maxDelayMs } = config.retry;
-    if (retryAfterMs !== undefined && retryAfterMs > maxDelayMs) return undefined;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.max(retryAfterMs ?? 0, random() * ceiling);
-  }
-
-  function failed(code: ErrorCode, reason: string, willRetry = false): TokenHerdError {
+  /** A failure after a request was sent: reported as `refresh-failed`, then to the caller. */
+  function sendFailed(code: ErrorCode, reason: string, willRetry = false): TokenHerdError {
     emit({ type: 'refresh-failed', code, reason, willRetry });
-    return new TokenHerdError(code, reason);
+    return error(code, reason);
   }
 
   /**
-   * Rewrites the stored record of `session`'s generation with new recovery state and
-   * no announcement (nothing another window uses changes). Fails if anyone stored
-   * another generation meanwhile.
+   * Under the lock: read, decide, act, until the need is met or the session ends.
+   * Each pass reads the store once and sends at most one request. A pass ends the
+   * operation, retries a send (at most `retry.attempts` in a row), or finds that
+   * someone else stored a newer session and adopts it (MAX_ADOPTIONS, then decide fails).
    */
-  async function annotate(session: ActiveSession, state: { refreshInFlight?: RefreshInFlight; backoffUntil?: number }): Promise<void> {
-    const { refreshInFlight: _marker, backoffUntil: _backoff, ...record } = session;
-    const result = await storeCall(() => store.compareAndSet(sessionKey, session.generation, { ...record, ...state }));
-    if (!result.ok) {
-      apply(result.current, changeOf(result.current), ++sequence);
-      throw SUPERSEDED;
-    }
-  }
-
-  /**
-   * Sends the refresh, retrying transient failures that are safe to retry; resolves
-   * with tokens or the provider's rejection. Before each send a marker records that
-   * the token may be consumed; it stays while the outcome is unknown (timeout, reset,
-   * this window dying), so whoever sends next knows a response may have been lost.
-   */
-  async function sendRefresh(session: ActiveSession, refreshToken: string): Promise<Extract<RefreshOutcome, { kind: 'tokens' | 'rejected' }>> {
-    const { profile } = config;
-    let unknown = session.refreshInFlight;
-    for (let attempt = 1; ; attempt++) {
-      if (offline()) {
-        if (offlineProbeSent) throw failed(ErrorCode.TRANSIENT, 'Offline: no refresh until the network is back');
-        offlineProbeSent = true;
+  async function refreshUnderLock(need: Need): Promise<string> {
+    let attempt = 0;
+    let adoptions = 0;
+    let refused = false;
+    const maxPasses = (config.retry.attempts + 1) * (MAX_ADOPTIONS + 2);
+    for (let pass = 0; pass < maxPasses; pass++) {
+      const decision = decide(situation('lock', await readStore(), need, adoptions, refused));
+      if (decision.do === 'use') return decision.token;
+      if (decision.do === 'fail') throw error(decision.code, decision.reason);
+      if (decision.do === 'expire') {
+        const { generation } = decision.session;
+        const result = await write(generation, tombstone(generation, 'expired'), 'expired');
+        if (result.ok || result.current?.state !== 'active') throw error(ErrorCode.SESSION_EXPIRED, decision.reason);
+        adoptions++;
+        continue;
       }
-      const sending = { since: unknown?.since ?? clock.now(), unknownSends: (unknown?.unknownSends ?? 0) + 1 };
-      await annotate(session, { refreshInFlight: sending });
+
+      // Before each send, a marker records that the token may be consumed; it stays while the
+      // outcome is unknown (a timeout, a reset, this window dying), so the next sender knows.
+      const { session } = decision;
+      const marker = markerFor(session, clock.now());
+      if (!(await annotate(session, { refreshInFlight: marker }))) {
+        adoptions++;
+        continue;
+      }
+      if (offline()) offlineProbeSent = true;
+      attempt++;
+      const started = clock.now();
       emit({ type: 'refresh-started', generation: session.generation, attempt });
       refreshRequests++;
-      const outcome = await requestOnce(refreshToken);
-      if (outcome.kind === 'tokens' || outcome.kind === 'rejected') return outcome;
-      if (outcome.kind === 'transient' && !outcome.answered) unknown = sending;
-      else await annotate(session, unknown ? { refreshInFlight: unknown } : {}); // the provider answered: this send consumed nothing
-      if (outcome.kind === 'invalid-response') throw failed(ErrorCode.INVALID_TOKEN_RESPONSE, `Invalid token response: ${outcome.reason}`);
-      if (outcome.kind === 'provider-error') {
-        throw failed(ErrorCode.PROVIDER_ERROR, `The provider refused the refresh: ${outcome.error}${outcome.description ? ` (${outcome.description})` : ''}`);
-      }
-      // Resending after an unknown outcome is a reuse if the lost response carried a rotation:
-      // only a provider that tolerates reuse (within its grace window) makes that safe.
-      const safe = outcome.answered || !profile.rotates || clock.now() - (unknown?.since ?? 0) < profile.reuseGraceMs;
-      const delay = safe && attempt < config.retry.attempts ? backoff(attempt, outcome.retryAfterMs) : undefined;
-      const error = failed(ErrorCode.TRANSIENT, `Refresh failed transiently: ${outcome.reason}`, delay !== undefined);
-      if (delay === undefined) {
-        // The provider asked everyone to wait: no window sends before then (a breaker shared through the store).
-        if (outcome.answered && !offline()) {
-          const wait = outcome.retryAfterMs ?? Math.min(config.retry.maxDelayMs, config.retry.baseDelayMs * 2 ** attempt);
-          await annotate(session, { ...(unknown && { refreshInFlight: unknown }), backoffUntil: clock.now() + wait });
+      const outcome = await requestOnce(decision.refreshToken);
+      const verdict = judge(outcome, { session, marker, attempt, now: clock.now(), offline: offline() }, config, random());
+      if (verdict.do === 'store') {
+        if ((await write(session.generation, verdict.next, 'rotated')).ok) {
+          emit({ type: 'refresh-succeeded', generation: verdict.next.generation, durationMs: clock.now() - started });
+          return verdict.next.tokens.accessToken;
         }
-        throw error;
+        adoptions++; // a sign-out, sign-in or outside rotation was stored meanwhile: it wins, these tokens are discarded
+        continue;
       }
-      await sleep(delay);
+      if (verdict.do === 'expire') {
+        refused = true;
+        // Clear only if the stored generation is still the one refused; a newer one is adopted.
+        const cleared = await write(session.generation, tombstone(session.generation, 'expired'), 'expired');
+        if (cleared.ok || cleared.current?.state !== 'active') throw sendFailed(ErrorCode.SESSION_EXPIRED, verdict.reason);
+        adoptions++;
+        continue;
+      }
+      if (verdict.recovery && !(await annotate(session, verdict.recovery))) {
+        adoptions++;
+        continue;
+      }
+      if (verdict.do === 'fail') throw sendFailed(verdict.code, verdict.reason);
+      emit({ type: 'refresh-failed', code: ErrorCode.TRANSIENT, reason: verdict.reason, willRetry: true });
+      await sleep(verdict.delayMs);
     }
+    // Unreachable while the bound above holds (sends <= attempts per adoption round); a guard, not a path.
+    throw error(ErrorCode.TRANSIENT, 'The stored session kept changing during the refresh; try again');
   }
 
-  /** Runs under the lock: look before you send, persist before you announce, adopt rather than destroy. */
-  async function refreshUnderLock(requirement: Requirement): Promise<string> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const current = await readStore();
-      const token = usable(current, requirement);
-      if (token !== undefined) return token;
-      if (current?.state !== 'active') throw unusable(current);
-      const { refreshToken, refreshExpiresAt } = current.tokens;
-      if (refreshToken === undefined || (refreshExpiresAt !== undefined && refreshExpiresAt <= clock.now())) {
-        await write(current.generation, tombstone(current.generation, 'expired'), 'expired');
-        throw failed(
-          ErrorCode.SESSION_EXPIRED,
-          refreshToken === undefined ? 'The access token expired and the session has no refresh token: sign in again' : 'The refresh token has expired: sign in again',
-        );
-      }
-      if (current.backoffUntil !== undefined && current.backoffUntil > clock.now()) {
-        throw failed(ErrorCode.TRANSIENT, `The provider asked to wait: no refresh for ${current.backoffUntil - clock.now()} ms`);
-      }
-      const started = clock.now();
-      let outcome;
-      try {
-        outcome = await sendRefresh(current, refreshToken);
-      } catch (error) {
-        if (error === SUPERSEDED) continue; // a sign-out, sign-in or outside rotation was stored: the next round takes it
-        throw error;
-      }
-      if (outcome.kind === 'tokens') {
-        let tokens;
-        try {
-          tokens = parseTokenResponse(outcome.response, clock.now());
-        } catch (error) {
-          throw failed(ErrorCode.INVALID_TOKEN_RESPONSE, describe(error));
-        }
-        const next: StoredSession = {
-          sessionKey,
-          generation: current.generation + 1,
-          state: 'active',
-          cause: 'rotated',
-          // A provider that does not rotate keeps the refresh token (and its expiry) valid.
-          tokens: tokens.refreshToken === undefined ? { ...tokens, refreshToken, ...(refreshExpiresAt !== undefined && { refreshExpiresAt }) } : tokens,
-          updatedAt: clock.now(),
-        };
-        const result = await write(current.generation, next, 'rotated');
-        if (result.ok) {
-          emit({ type: 'refresh-succeeded', generation: next.generation, durationMs: clock.now() - started });
-          return next.tokens.accessToken;
-        }
-        continue; // a sign-out or sign-in was stored meanwhile: it wins, our tokens are discarded
-      }
-      // The token was refused. Clear only if the stored generation is still the one that failed;
-      // if anyone stored a newer one meanwhile, the compare-and-set fails and the next round adopts it.
-      const cleared = await write(current.generation, tombstone(current.generation, 'expired'), 'expired');
-      if (cleared.ok || cleared.current?.state !== 'active') {
-        throw failed(
-          ErrorCode.SESSION_EXPIRED,
-          current.refreshInFlight
-            ? `The provider rejected the refresh token (${outcome.error}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
-            : `The provider rejected the refresh token (${outcome.error}): sign in again`,
-        );
-      }
-    }
-    throw failed(ErrorCode.SESSION_EXPIRED, 'The provider rejected the refresh token, and then the newer one adopted from storage too');
-  }
-
-  /** Queues for the lock; leaves the queue as soon as another window's stored result satisfies us. */
-  function underLock(requirement: Requirement): Promise<string> {
+  /**
+   * Queues for the lock, bounded by `lockTimeoutMs`; leaves the queue as soon as an
+   * announcement or a read makes memory serve the need, instead of taking the lock.
+   */
+  function underLock(need: Need): Promise<string> {
     return new Promise((resolve, reject) => {
       const wait = createAbortController();
       const requested = clock.now();
-      let granted = false;
+      let settled = false;
+      const settle = (outcome: { token: string } | { error: unknown }): void => {
+        if (settled) return;
+        settled = true;
+        stopWaiting();
+        wait.abort();
+        if ('token' in outcome) resolve(outcome.token);
+        else reject(closed() ? closedError() : outcome.error);
+      };
       const timer = clock.setTimeout(
-        () =>
-          wait.abort(new TokenHerdError(ErrorCode.LOCK_TIMEOUT, `The refresh lock was not granted within ${config.lockTimeoutMs} ms; the session is kept`)),
+        () => settle({ error: error(ErrorCode.LOCK_TIMEOUT, `The refresh lock was not granted within ${config.lockTimeoutMs} ms; the session is kept`) }),
         config.lockTimeoutMs,
       );
-      const stopClose = onAbort(closer.signal, () => wait.abort(closedError()));
+      const stopClose = onAbort(closer.signal, () => settle({ error: closedError() }));
       const watcher = (): void => {
-        if (usable(memory, requirement) !== undefined) wait.abort(SATISFIED);
-        else if (memory?.state !== 'active') wait.abort(unusable(memory));
+        const decision = decide(situation('store', memory, need));
+        if (decision.do === 'use') settle({ token: decision.token });
+        else if (decision.do === 'fail') settle({ error: error(decision.code, decision.reason) });
       };
       changeWatchers.add(watcher);
-      const stopWaiting = (): void => {
+      function stopWaiting(): void {
         clock.clearTimeout(timer);
         stopClose();
         changeWatchers.delete(watcher);
-      };
+      }
       lock
         .request(lockName, { signal: wait.signal }, async () => {
-          granted = true;
+          if (settled) return; // granted as this window left the queue: release at once
           stopWaiting();
           holdsLock = true;
           emit({ type: 'lock-acquired', waitedMs: clock.now() - requested });
           try {
-            return await refreshUnderLock(requirement);
+            settle({ token: await refreshUnderLock(need) });
+          } catch (failure) {
+            settle({ error: failure });
           } finally {
             holdsLock = false;
             emit({ type: 'lock-released' });
           }
         })
-        .then(resolve, (error: unknown) => {
-          stopWaiting();
-          if (granted || !wait.signal.aborted) reject(closed() ? closedError() : error);
-          // Left the queue because another window's result arrived; if it went stale since, queue again.
-          else if (wait.signal.reason === SATISFIED) resolve(usable(memory, requirement) ?? underLock(requirement));
-          else reject(wait.signal.reason);
-        });
+        .catch((failure: unknown) => settle({ error: failure }));
     });
   }
 
-  async function obtain(requirement: Requirement): Promise<string> {
-    const stored = await readStore();
-    const token = usable(stored, requirement);
-    if (token !== undefined) return token;
-    if (stored?.state !== 'active') throw unusable(stored);
-    return underLock(requirement);
+  async function obtain(need: Need): Promise<string> {
+    await readStore();
+    // Memory, not the record read: an announcement that arrived during the read is newer.
+    const decision = decide(situation('store', memory, need));
+    if (decision.do === 'use') return decision.token;
+    if (decision.do === 'fail') throw error(decision.code, decision.reason);
+    return underLock(need);
+  }
+
+  /** Joins an operation in flight whose result meets `need`, or starts one. */
+  function join(need: Need): Promise<string> {
+    for (const operation of operations) if (covers(operation.need, need)) return operation.result;
+    const operation: Operation = {
+      need,
+      result: obtain(need).finally(() => {
+        operations.delete(operation);
+      }),
+    };
+    operations.add(operation);
+    return operation.result;
   }
 
   function withCallerSignal<T>(operation: Promise<T>, signal: AbortSignalLike | undefined): Promise<T> {
     if (signal === undefined) return operation;
     return new Promise((resolve, reject) => {
-      const stop = onAbort(signal, (reason) => reject(new TokenHerdError(ErrorCode.ABORTED, 'getAccessToken was aborted', { cause: reason })));
+      const stop = onAbort(signal, (reason) => reject(error(ErrorCode.ABORTED, 'getAccessToken was aborted', reason)));
       operation.then(resolve, reject).finally(stop);
     });
   }
@@ -440,36 +413,62 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
     return rereading;
   }
 
+  /** I4 on the channel: a newer announced session is used without a store read; anything else is a hint to re-read. */
+  function receive(message: SessionChangedMessage): void {
+    const { generation, accessToken, expiresAt, cause } = message;
+    if (accessToken === undefined || cause === undefined || generation <= (memory?.generation ?? 0)) {
+      void reread();
+      return;
+    }
+    const announced: StoredSession = {
+      sessionKey,
+      generation,
+      state: 'active',
+      cause,
+      tokens: { accessToken, ...(expiresAt !== undefined && { expiresAt }) },
+      updatedAt: clock.now(),
+    };
+    apply(announced, changeOf(announced), ++sequence);
+  }
+
+  function parseOptions(options: GetAccessTokenOptions): { need: Need; force: boolean } {
+    if (typeof options !== 'object' || options === null) throw invalidOption('getAccessToken options must be an object');
+    const { forceRefresh = false } = options;
+    if (typeof forceRefresh !== 'boolean') throw invalidOption(`forceRefresh must be a boolean, got ${JSON.stringify(forceRefresh)}`);
+    const seconds = numberOption('minValiditySeconds', options.minValiditySeconds, config.refreshLeewaySeconds, 0, 86_400);
+    return { need: { minValidityMs: seconds * 1000 }, force: forceRefresh };
+  }
+
   const unsubscribeNetwork = network?.onOnline(() => {
     offlineProbeSent = false;
   });
   const unsubscribeChannel = channel.subscribe((data) => {
-    const message = parseMessage(data);
-    // Even a generation this window knows is re-read: after storage was cleared, a new session restarts at 1.
-    if (message === undefined || message.sessionKey !== sessionKey || closed()) return;
-    void reread();
+    if (closed()) return;
+    const message = parseMessage(data, clock.now());
+    if (message?.sessionKey === sessionKey) receive(message);
   });
 
   return {
     getAccessToken(options = {}) {
       if (closed()) return Promise.reject(closedError());
-      const minValiditySeconds = numberOption('minValiditySeconds', options.minValiditySeconds, config.refreshLeewaySeconds, 0, 86_400);
-      const minValidityMs = minValiditySeconds * 1000;
-      if (options.forceRefresh !== true) {
-        const token = freshAccessToken(memory, clock.now(), minValidityMs);
-        if (token !== undefined) return Promise.resolve(token);
-        pendingObtain ??= obtain({ minValidityMs }).finally(() => {
-          pendingObtain = undefined;
-        });
-        return withCallerSignal(pendingObtain, options.signal);
+      let parsed;
+      try {
+        parsed = parseOptions(options);
+      } catch (failure) {
+        return Promise.reject(failure);
       }
-      pendingForced ??= (async () => {
+      const { need, force } = parsed;
+      if (!force) {
+        const decision = decide(situation('memory', memory, need));
+        if (decision.do === 'use') return Promise.resolve(decision.token);
+        return withCallerSignal(join(need), options.signal);
+      }
+      const forced = (async () => {
         if (!loaded) await readStore();
-        return obtain({ minValidityMs, refusedGeneration: memory?.generation ?? 0 });
-      })().finally(() => {
-        pendingForced = undefined;
-      });
-      return withCallerSignal(pendingForced, options.signal);
+        // The token this window holds was refused: only another one will do.
+        return join(memory?.state === 'active' ? { ...need, refusedToken: memory.tokens.accessToken } : need);
+      })();
+      return withCallerSignal(forced, options.signal);
     },
 
     async setSession(tokenResponse) {
@@ -527,6 +526,6 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   };
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function describe(failure: unknown): string {
+  return failure instanceof Error ? failure.message : String(failure);
 }

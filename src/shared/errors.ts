@@ -28,6 +28,28 @@ export const ErrorCode = {
   STORE_CORRUPT: 'STORE_CORRUPT',
   /** The coordinator was closed. */
   CLOSED: 'CLOSED',
+
+  // The desktop shell's process boundary (src/main, src/preload; see docs/electron.md).
+  /** The sender is not a WebContents (or frame) that the main process trusts for this channel. */
+  UNTRUSTED_SENDER: 'UNTRUSTED_SENDER',
+  /** An IPC request does not have the channel's exact shape. */
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  /** The other side of IPC, or the relayed token endpoint, answered something malformed. */
+  INVALID_RESPONSE: 'INVALID_RESPONSE',
+  /** The sender's origin is not on the provider's allowlist, or the request is outside what the channel allows. */
+  NOT_ALLOWED: 'NOT_ALLOWED',
+  /** No provider of that id is configured. */
+  UNKNOWN_PROVIDER: 'UNKNOWN_PROVIDER',
+  /** The OS keychain cannot seal or unseal (no keyring, or Linux's plaintext `basic_text` backend). */
+  SEALING_UNAVAILABLE: 'SEALING_UNAVAILABLE',
+  /** The keychain could not decrypt the value: sealed under another key (another user or machine). */
+  UNSEAL_FAILED: 'UNSEAL_FAILED',
+  /** No app window answered the main process's token request in time (transient). */
+  BROKER_TIMEOUT: 'BROKER_TIMEOUT',
+  /** The sign-in window was closed before the provider redirected back. */
+  SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
+  /** A main-process handler failed unexpectedly; the detail stays in the main process's log. */
+  INTERNAL: 'INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -42,10 +64,18 @@ export class TokenHerdError extends Error {
   }
 }
 
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCode, value);
+}
+
+/** The `code` of a tokenherd error, by value, so it also holds for errors that crossed IPC or structured clone. */
+export function errorCodeOf(value: unknown): ErrorCode | undefined {
+  const code = typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
+  return isErrorCode(code) ? code : undefined;
+}
+
 /** True for a tokenherd error (by `code`, so it also holds for cloned errors), optionally of one code. */
 export function isTokenHerdError(value: unknown, code?: ErrorCode): value is { code: ErrorCode; message: string } {
-  if (typeof value !== 'object' || value === null) return false;
-  const actual = (value as { code?: unknown }).code;
-  if (typeof actual !== 'string' || !Object.hasOwn(ErrorCode, actual)) return false;
-  return code === undefined || actual === code;
+  const actual = errorCodeOf(value);
+  return actual !== undefined && (code === undefined || actual === code);
 }

@@ -1,6 +1,7 @@
 export type { AbortSignalLike } from './abort.js';
 export {
   createCoordinatorCore,
+  herdName,
   type CoordinatorCore,
   type CoordinatorPorts,
   type CoordinatorState,
@@ -8,8 +9,22 @@ export {
 } from './coordinator.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
-export { MESSAGE_VERSION, parseMessage, sessionChanged, type SessionChangedMessage } from './messages.js';
-export type { ChannelPort, Clock, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
-export { isStoredSession, parseTokenResponse, type ActiveSession, type StoredSession, type TokenSet } from './session.js';
-export type { CoordinatorSettings } from './settings.js';
-export * from './memory.js';
+export { MESSAGE_VERSION, announcementOf, parseMessage, toHint, type SessionChangedMessage } from './messages.js';
+export {
+  MAX_ADOPTIONS,
+  decide,
+  judge,
+  markerFor,
+  usable,
+  type Decision,
+  type DecisionAt,
+  type Need,
+  type Recovery,
+  type Sent,
+  type Situation,
+  type Vantage,
+  type Verdict,
+} from './decide.js';
+export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
+export { isStoredSession, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
+export type { CoordinatorSettings, ProviderProfile, ResolvedSettings } from './settings.js';

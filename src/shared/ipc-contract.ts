@@ -8,60 +8,11 @@
  * without their class, so they travel as `{ ok: false, code, message }` and
  * callers branch on `code`.
  */
-import { ErrorCode } from './errors.js';
+import { isErrorCode, type ErrorCode } from './errors.js';
 import { MAX_SESSION_KEY_LENGTH } from './messages.js';
 import { MAX_TOKEN_LENGTH } from './session.js';
 
-/** Codes of failures that only exist across the desktop shell's process boundary. */
-export const IpcErrorCode = {
-  /** The sender is not a WebContents (or frame) that the main process trusts for this channel. */
-  UNTRUSTED_SENDER: 'UNTRUSTED_SENDER',
-  /** The request does not have the channel's exact shape. */
-  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
-  /** The other side answered something that is not an `IpcResult`. */
-  INVALID_RESPONSE: 'INVALID_RESPONSE',
-  /** The sender's origin is not on the provider's allowlist. */
-  NOT_ALLOWED: 'NOT_ALLOWED',
-  /** No provider of that id is configured. */
-  UNKNOWN_PROVIDER: 'UNKNOWN_PROVIDER',
-  /** The OS keychain cannot seal or unseal (no keyring, or Linux's plaintext `basic_text` backend). */
-  SEALING_UNAVAILABLE: 'SEALING_UNAVAILABLE',
-  /** The keychain could not decrypt the value: sealed under another key (another user or machine). */
-  UNSEAL_FAILED: 'UNSEAL_FAILED',
-  /** No app window answered the main process's token request in time (transient). */
-  BROKER_TIMEOUT: 'BROKER_TIMEOUT',
-  /** The sign-in window was closed before the provider redirected back. */
-  SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
-  /** A handler failed unexpectedly; the detail stays in the main process's log. */
-  INTERNAL: 'INTERNAL',
-} as const;
-export type IpcErrorCode = (typeof IpcErrorCode)[keyof typeof IpcErrorCode];
-
-/** Every code that may arrive in an `IpcResult`: the coordinator's own codes and the shell's. */
-export type DesktopErrorCode = ErrorCode | IpcErrorCode;
-
-export function isDesktopErrorCode(value: unknown): value is DesktopErrorCode {
-  return typeof value === 'string' && (Object.hasOwn(ErrorCode, value) || Object.hasOwn(IpcErrorCode, value));
-}
-
-/** An error that crosses the process boundary as `{ code, message }`. */
-export class DesktopError extends Error {
-  override readonly name = 'DesktopError';
-  readonly code: DesktopErrorCode;
-
-  constructor(code: DesktopErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-/** The `code` of a tokenherd or desktop error (by value, so it also holds for cloned errors). */
-export function desktopErrorCode(error: unknown): DesktopErrorCode | undefined {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return isDesktopErrorCode(code) ? code : undefined;
-}
-
-export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: DesktopErrorCode; readonly message: string };
+export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** What the main process asks an app window's coordinator for. */
 export interface TokenQuery {
@@ -78,7 +29,7 @@ export interface BrokerRequest extends TokenQuery {
 /** An app window's answer. By construction it can carry an access token, never a refresh token. */
 export type BrokerAnswer =
   | { readonly ok: true; readonly accessToken: string }
-  | { readonly ok: false; readonly code: DesktopErrorCode; readonly message: string };
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 export type BrokerAnswerMessage = BrokerAnswer & { readonly id: string };
 
@@ -190,7 +141,7 @@ export function isBrokerAnswerMessage(value: unknown): value is BrokerAnswerMess
   if (typeof value !== 'object' || value === null) return false;
   return (value as { ok?: unknown }).ok === true
     ? exact(value, { id: matches(ID), ok: boolean, accessToken: string(MAX_TOKEN_LENGTH) })
-    : exact(value, { id: matches(ID), ok: boolean, code: isDesktopErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
+    : exact(value, { id: matches(ID), ok: boolean, code: isErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
 }
 
 /** Request validators, one per channel: the main process refuses anything they reject. */
@@ -223,7 +174,7 @@ export function isIpcResult(value: unknown): value is IpcResult<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const { ok } = value as { ok?: unknown };
   if (ok === true) return Object.hasOwn(value, 'value');
-  return ok === false && exact(value, { ok: boolean, code: isDesktopErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
+  return ok === false && exact(value, { ok: boolean, code: isErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { AbortSignalLike } from './abort.js';
 import type { StoredSession } from './session.js';
 
-/** Modelled on `navigator.locks.request(name, { signal, ifAvailable }, callback)`. */
+/** Modelled on the Web Locks API: `locks.request(name, { signal, ifAvailable }, callback)`. */
 export interface LockPort {
   /**
    * Runs `callback` while holding the exclusive lock `name`; the lock is released
@@ -64,7 +64,7 @@ export interface TokenEndpoint {
   refresh(refreshToken: string, options: { signal: AbortSignalLike }): Promise<RefreshOutcome>;
 }
 
-/** Connectivity as the platform reports it (`navigator.onLine` and its events). */
+/** Connectivity as the platform reports it (the browser's `onLine` flag and its `online` event). */
 export interface NetworkPort {
   isOnline(): boolean;
   /** Calls `listener` when the platform comes back online; returns the unsubscribe function. */

@@ -79,8 +79,9 @@ export function parseTokenResponse(response: unknown, receivedAt: number): Token
   if (!isRecord(response)) throw invalid('not a JSON object');
   const { access_token, token_type, expires_in, refresh_token, refresh_token_expires_in, scope } = response;
   if (!isToken(access_token)) throw invalid('access_token must be a non-empty string');
-  if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') {
-    throw invalid(`token_type must be "Bearer", got ${JSON.stringify(token_type)}`);
+  // "DPoP": a token bound to the session's DPoP key (RFC 9449 section 5), used only with proofs of it.
+  if (typeof token_type !== 'string' || !['bearer', 'dpop'].includes(token_type.toLowerCase())) {
+    throw invalid(`token_type must be "Bearer" or "DPoP", got ${JSON.stringify(token_type)}`);
   }
   if (expires_in !== undefined && !isSeconds(expires_in, MAX_EXPIRES_IN_SECONDS)) {
     throw invalid(`expires_in must be a whole number of seconds in 1..${MAX_EXPIRES_IN_SECONDS}`);

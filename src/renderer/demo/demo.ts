@@ -1,6 +1,14 @@
 /// <reference types="vite/client" />
 import * as oauth from 'oauth4webapi';
-import { answerTokenQuery, createTokenCoordinator, isTokenHerdError, type TokenHerdEvent } from '../index.js';
+import { answerTokenQuery } from '../../desktop/index.js';
+import {
+  DEFAULT_DATABASE_NAME,
+  createDpop,
+  createTokenCoordinator,
+  isTokenHerdError,
+  retryOnNonceChallenge,
+  type TokenHerdEvent,
+} from '../index.js';
 import { connectDesktop } from './desktop.js';
 
 /**
@@ -24,7 +32,10 @@ const secret = params.get('client_secret');
 const numbers = (pairs: Array<[string, string]>) =>
   Object.fromEntries(pairs.flatMap(([query, option]) => (params.has(query) ? [[option, Number(params.get(query))]] : [])));
 const tokenEndpoint = params.get('token_endpoint');
+// `dpop=1`: tokens bound to the session's DPoP key; the sign-in below binds the code exchange to a new one.
+const dpop = params.get('dpop') === '1' ? createDpop({ sessionKey, databaseName: DEFAULT_DATABASE_NAME }) : undefined;
 const coordinator = createTokenCoordinator({
+  ...(dpop && { dpop: true }),
   ...(desktop.sealer && { sealer: desktop.sealer }),
   sessionKey,
   issuer,
@@ -120,10 +131,21 @@ async function signIn(): Promise<void> {
 
 async function exchangeCode(as: oauth.AuthorizationServer, callbackUrl: URL, verifier: string, state: string): Promise<void> {
   const callback = oauth.validateAuthResponse(as, client, callbackUrl, state);
-  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, redirectUri, verifier, {
-    [oauth.allowInsecureRequests]: true,
-  });
-  await coordinator.setSession(await oauth.processAuthorizationCodeResponse(as, client, response));
+  const exchange = async (options = {}) =>
+    oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, redirectUri, verifier, {
+        [oauth.allowInsecureRequests]: true,
+        ...options,
+      }),
+    );
+  if (dpop) {
+    // A new key for a new sign-in, stored with the session under the refresh lock; a nonce challenge costs one retry.
+    await dpop.signIn((proofs) => retryOnNonceChallenge(() => exchange(proofs)), (response) => coordinator.setSession(response));
+    return;
+  }
+  await coordinator.setSession(await exchange());
 }
 
 /** The authorization server redirected back with a code: exchange it and store the session for every window. */
@@ -152,6 +174,18 @@ async function token(options?: { forceRefresh?: boolean; minValiditySeconds?: nu
   }
 }
 
+/** One request to the userinfo endpoint through `coordinator.fetch`: its status, or the error's code. */
+async function api() {
+  try {
+    const as = await discover();
+    const response = await coordinator.fetch(as.userinfo_endpoint ?? `${issuer}/me`);
+    await response.body?.cancel();
+    return { ok: true, status: response.status } as const;
+  } catch (error) {
+    return { ok: false, code: isTokenHerdError(error) ? error.code : 'UNEXPECTED', message: String(error) } as const;
+  }
+}
+
 const handle = {
   ready: completeSignIn()
     .then(() => coordinator.reload())
@@ -160,6 +194,7 @@ const handle = {
   coordinator,
   events,
   token,
+  api,
   /** What the main process's token broker gets when it asks this window (the Electron preload calls the same function). */
   answerTokenQuery: (query: Parameters<typeof answerTokenQuery>[1]) => answerTokenQuery(coordinator, query),
   /** Asks for a token at wall-clock time `at`, as a timer set for the expiry instant would. */

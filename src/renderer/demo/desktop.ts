@@ -12,8 +12,18 @@
  * `?relay=binding` the relay from `tokenherdTestRelay`; they run the main
  * process's real handlers in the test process.
  */
-import type { DesktopAppBridge, IpcResult, RelayedTokenRequest, RelayedTokenResponse } from '../../shared/ipc-contract.js';
-import { relayedFetch, sealerFromBridge, serveTokenRequests, unwrap, type Sealer, type TokenCoordinator } from '../index.js';
+import {
+  relayedFetch,
+  sealerFromBridge,
+  serveTokenRequests,
+  unwrap,
+  type DesktopAppBridge,
+  type IpcResult,
+  type RelayedTokenRequest,
+  type RelayedTokenResponse,
+  type Sealer,
+} from '../../desktop/index.js';
+import type { TokenCoordinator } from '../index.js';
 
 declare global {
   interface Window {

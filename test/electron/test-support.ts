@@ -4,10 +4,10 @@
  */
 import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { IpcRendererLike } from '../preload/ipc.js';
-import type { IpcMainLike } from './ipc.js';
-import type { SafeStorageLike } from './sealing.js';
-import type { IpcEventLike } from './trust.js';
+import type { IpcRendererLike } from '../../src/preload/ipc.js';
+import type { IpcMainLike } from '../../src/main/ipc.js';
+import type { SafeStorageLike } from '../../src/main/sealing.js';
+import type { IpcEventLike } from '../../src/main/trust.js';
 
 /** An IpcMainInvokeEvent from `url`'s main frame (or a subframe) of WebContents `id`. */
 export function fakeEvent(id: number, url: string | null, options: { subframe?: boolean } = {}): IpcEventLike {

@@ -3,9 +3,9 @@
  * They model the browser parts' contracts (FIFO exclusive locks, no self
  * delivery on channels, atomic compare-and-set), not their timing.
  */
-import { onAbort, type AbortSignalLike } from './abort.js';
-import type { ChannelPort, Clock, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
-import { isStoredSession, type StoredSession } from './session.js';
+import { onAbort, type AbortSignalLike } from '../shared/abort.js';
+import type { ChannelPort, Clock, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from '../shared/ports.js';
+import { isStoredSession, type StoredSession } from '../shared/session.js';
 
 export interface MemoryLocks extends LockPort {
   /** Names held now and requests queued, for leak checks. */

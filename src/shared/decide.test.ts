@@ -1,0 +1,187 @@
+import { expect, test } from '@playwright/test';
+import { decide, judge, markerFor, type Need, type Sent, type Situation } from './decide.js';
+import { ErrorCode } from './errors.js';
+import type { RefreshOutcome } from './ports.js';
+import type { ActiveSession, StoredSession } from './session.js';
+import { resolveSettings, type ProviderProfile } from './settings.js';
+
+const NOW = 1_700_000_000_000;
+const MINUTE = 60_000;
+
+function active(tokens: Partial<ActiveSession['tokens']> = {}, extra: Partial<ActiveSession> = {}): ActiveSession {
+  return {
+    sessionKey: 'k',
+    generation: 4,
+    state: 'active',
+    cause: 'rotated',
+    tokens: { accessToken: 'at-4', refreshToken: 'rt-4', expiresAt: NOW + 10 * MINUTE, ...tokens },
+    updatedAt: NOW - MINUTE,
+    ...extra,
+  };
+}
+const expired = (extra: Partial<ActiveSession> = {}, tokens: Partial<ActiveSession['tokens']> = {}) => active({ expiresAt: NOW - 1, ...tokens }, extra);
+const withoutRefreshToken: ActiveSession = { ...expired(), tokens: { accessToken: 'at-4', expiresAt: NOW - 1 } };
+const signedOut = (cause: 'signed-out' | 'expired'): StoredSession => ({ sessionKey: 'k', generation: 5, state: 'signed-out', cause, updatedAt: NOW });
+
+const need: Need = { minValidityMs: MINUTE };
+const at = (where: Situation['at'], record: StoredSession | undefined, more: Partial<Situation> = {}): Situation =>
+  ({ record, need, at: where, now: NOW, adoptions: 0, refused: false, offline: false, ...more }) as Situation;
+
+test.describe('decide: one row per rule', () => {
+  const rows: Array<[string, Situation, unknown]> = [
+    ['I4: a token valid for the need is used from memory', at('memory', active()), { do: 'use', token: 'at-4' }],
+    ['memory that cannot serve (too close to expiry) sends the caller to the store', at('memory', active({ expiresAt: NOW + MINUTE })), { do: 'read' }],
+    ['memory that knows nothing sends the caller to the store', at('memory', undefined), { do: 'read' }],
+    ['a tombstone in memory is checked against the store, not trusted', at('memory', signedOut('signed-out')), { do: 'read' }],
+    ['forceRefresh: the refused token is not used again, from memory', at('memory', active(), { need: { ...need, refusedToken: 'at-4' } }), { do: 'read' }],
+    ['adopt: a token another window stored is used without the lock', at('store', active()), { do: 'use', token: 'at-4' }],
+    ['forceRefresh: another token than the refused one is used', at('store', active(), { need: { ...need, refusedToken: 'forged' } }), { do: 'use', token: 'at-4' }],
+    ['nothing stored: NOT_SIGNED_IN', at('store', undefined), { do: 'fail', code: ErrorCode.NOT_SIGNED_IN, reason: expect.any(String) }],
+    ['a sign-out tombstone: NOT_SIGNED_IN', at('store', signedOut('signed-out')), { do: 'fail', code: ErrorCode.NOT_SIGNED_IN, reason: expect.any(String) }],
+    ['an expiry tombstone: SESSION_EXPIRED', at('lock', signedOut('expired')), { do: 'fail', code: ErrorCode.SESSION_EXPIRED, reason: expect.any(String) }],
+    ['I1: a stored token that cannot serve sends the caller to the lock, not the network', at('store', expired()), { do: 'lock' }],
+    ['I2: under the lock, a token stored meanwhile is used and nothing is sent', at('lock', active()), { do: 'use', token: 'at-4' }],
+    [
+      'I7: an expired access token with a live refresh token is refreshed',
+      at('lock', expired()),
+      { do: 'refresh', session: expired(), refreshToken: 'rt-4' },
+    ],
+    [
+      'forceRefresh: the refused token is refreshed even though it has not expired',
+      at('lock', active(), { need: { ...need, refusedToken: 'at-4' } }),
+      { do: 'refresh', session: active(), refreshToken: 'rt-4' },
+    ],
+    [
+      'no refresh token: the session expires',
+      at('lock', withoutRefreshToken),
+      { do: 'expire', session: withoutRefreshToken, reason: expect.stringContaining('no refresh token') },
+    ],
+    [
+      'a refresh token past refresh_token_expires_in is not sent: the session expires',
+      at('lock', expired({}, { refreshExpiresAt: NOW })),
+      { do: 'expire', session: expired({}, { refreshExpiresAt: NOW }), reason: expect.stringContaining('refresh token has expired') },
+    ],
+    [
+      'I6: a provider that asked everyone to wait is not asked again before then',
+      at('lock', expired({ backoffUntil: NOW + 5_000 })),
+      { do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.stringContaining('5000 ms') },
+    ],
+    ['I6: the backoff is over: refresh', at('lock', expired({ backoffUntil: NOW })), { do: 'refresh', session: expired({ backoffUntil: NOW }), refreshToken: 'rt-4' }],
+    ['I6: offline, with the probe spent: no request', at('lock', expired(), { offline: true }), { do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.stringContaining('Offline') }],
+    [
+      'I5: one adoption after a refusal, then a refresh of what was adopted',
+      at('lock', expired(), { adoptions: 1, refused: true }),
+      { do: 'refresh', session: expired(), refreshToken: 'rt-4' },
+    ],
+    [
+      'I5: a second adoption after a refusal ends the session: no loops',
+      at('lock', expired(), { adoptions: 2, refused: true }),
+      { do: 'fail', code: ErrorCode.SESSION_EXPIRED, reason: expect.stringContaining('adopted from storage too') },
+    ],
+    [
+      'a store that keeps changing without a refusal ends the operation as TRANSIENT',
+      at('lock', expired(), { adoptions: 2 }),
+      { do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.stringContaining('kept changing') },
+    ],
+    ['a usable token wins over every limit', at('lock', active(), { adoptions: 2, refused: true, offline: true }), { do: 'use', token: 'at-4' }],
+  ];
+  for (const [rule, situation, decision] of rows) {
+    test(rule, () => {
+      expect(decide(situation)).toEqual(decision);
+    });
+  }
+
+  test('I9: validity is measured against the local expiry at receipt; a token without expires_in is used until refused', () => {
+    const record = active({ expiresAt: NOW + 2 * MINUTE });
+    expect(decide(at('memory', record, { need: { minValidityMs: MINUTE } }))).toEqual({ do: 'use', token: 'at-4' });
+    expect(decide(at('memory', record, { need: { minValidityMs: 2 * MINUTE } }))).toEqual({ do: 'read' });
+    const noExpiry: ActiveSession = { ...active(), tokens: { accessToken: 'at-4', refreshToken: 'rt-4' } };
+    expect(decide(at('memory', noExpiry, { need: { minValidityMs: 86_400_000 } }))).toEqual({ do: 'use', token: 'at-4' });
+  });
+});
+
+test.describe('judge: what a response means', () => {
+  const settings = (profile?: ProviderProfile) => resolveSettings({ sessionKey: 'k', retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 }, ...(profile && { profile }) });
+  const earlier = { since: NOW - 2_000, unknownSends: 1 };
+  const sent = (more: Partial<Sent> = {}, session = expired()): Sent => ({ session, marker: markerFor(session, NOW), attempt: 1, now: NOW, offline: false, ...more });
+  const transient = (answered: boolean, retryAfterMs?: number): RefreshOutcome => ({ kind: 'transient', reason: 'HTTP 503', answered, ...(retryAfterMs !== undefined && { retryAfterMs }) });
+
+  test('I3, I9: tokens are stored as the next generation, expiring expires_in after receipt', () => {
+    const response = { access_token: 'at-5', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-5' };
+    expect(judge({ kind: 'tokens', response }, sent(), settings(), 0)).toEqual({
+      do: 'store',
+      next: { sessionKey: 'k', generation: 5, state: 'active', cause: 'rotated', tokens: { accessToken: 'at-5', refreshToken: 'rt-5', expiresAt: NOW + 3_600_000 }, updatedAt: NOW },
+    });
+  });
+
+  test('a provider that does not rotate keeps the refresh token and its expiry', () => {
+    const session = expired({}, { refreshExpiresAt: NOW + 999 });
+    const verdict = judge({ kind: 'tokens', response: { access_token: 'at-5', token_type: 'Bearer' } }, sent({}, session), settings('non-rotating'), 0);
+    expect(verdict).toMatchObject({ do: 'store', next: { tokens: { accessToken: 'at-5', refreshToken: 'rt-4', refreshExpiresAt: NOW + 999 } } });
+  });
+
+  test('a malformed token response fails INVALID_TOKEN_RESPONSE and leaves the marker: the token may have been rotated', () => {
+    const verdict = judge({ kind: 'tokens', response: { access_token: 'x', token_type: 'Bearer', expires_in: '3600' } }, sent(), settings(), 0);
+    expect(verdict).toEqual({ do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: expect.stringContaining('expires_in') });
+  });
+
+  test('I5: a refused token expires the session by compare-and-set; after a lost response the reason says so', () => {
+    expect(judge({ kind: 'rejected', error: 'invalid_grant' }, sent(), settings(), 0)).toEqual({ do: 'expire', reason: expect.not.stringContaining('lost') });
+    expect(judge({ kind: 'rejected', error: 'invalid_grant' }, sent({}, expired({ refreshInFlight: earlier })), settings(), 0)).toEqual({
+      do: 'expire',
+      reason: expect.stringContaining('response lost'),
+    });
+  });
+
+  test('an answer that is not about the token restores the record as it was before the send', () => {
+    const session = expired({ refreshInFlight: earlier });
+    expect(judge({ kind: 'provider-error', error: 'invalid_client' }, sent({}, session), settings(), 0)).toEqual({
+      do: 'fail',
+      code: ErrorCode.PROVIDER_ERROR,
+      reason: expect.stringContaining('invalid_client'),
+      recovery: { refreshInFlight: earlier },
+    });
+    expect(judge({ kind: 'invalid-response', reason: 'HTML' }, sent(), settings(), 0)).toEqual({
+      do: 'fail',
+      code: ErrorCode.INVALID_TOKEN_RESPONSE,
+      reason: expect.stringContaining('HTML'),
+      recovery: {},
+    });
+  });
+
+  test('I6: an answered 5xx is retried after full-jitter backoff, and Retry-After is a floor', () => {
+    expect(judge(transient(true), sent({ attempt: 1 }), settings(), 0.5)).toEqual({ do: 'retry', delayMs: 50, reason: expect.any(String), recovery: {} });
+    expect(judge(transient(true), sent({ attempt: 2 }), settings(), 0.5)).toMatchObject({ do: 'retry', delayMs: 100 });
+    expect(judge(transient(true, 800), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'retry', delayMs: 800 });
+  });
+
+  test('I6: retries run out, or Retry-After exceeds the cap: TRANSIENT, and the record tells every window to wait', () => {
+    expect(judge(transient(true), sent({ attempt: 3 }), settings(), 0.5)).toEqual({
+      do: 'fail',
+      code: ErrorCode.TRANSIENT,
+      reason: expect.any(String),
+      recovery: { backoffUntil: NOW + 800 },
+    });
+    expect(judge(transient(true, 60_000), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'fail', recovery: { backoffUntil: NOW + 60_000 } });
+  });
+
+  test('I6: offline, a failure sets no shared backoff (the request never left the machine)', () => {
+    expect(judge(transient(true), sent({ attempt: 3, offline: true }), settings(), 0.5)).toEqual({ do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.any(String), recovery: {} });
+  });
+
+  test('recovery: a lost response is not resent to a provider that revokes on reuse; the marker stays', () => {
+    expect(judge(transient(false), sent(), settings('oidc'), 0.5)).toEqual({ do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.any(String) });
+  });
+
+  test('recovery: inside a reuse grace window, or without rotation, a lost response is resent', () => {
+    expect(judge(transient(false), sent(), settings({ reuseGraceSeconds: 30 }), 0.5)).toEqual({ do: 'retry', delayMs: 50, reason: expect.any(String) });
+    expect(judge(transient(false), sent(), settings('non-rotating'), 0.5)).toMatchObject({ do: 'retry' });
+    const late = sent({ marker: { since: NOW - 31_000, unknownSends: 1 } });
+    expect(judge(transient(false), late, settings({ reuseGraceSeconds: 30 }), 0.5)).toMatchObject({ do: 'fail', code: ErrorCode.TRANSIENT });
+  });
+
+  test('the marker counts unknown sends from the first one', () => {
+    expect(markerFor(expired(), NOW)).toEqual({ since: NOW, unknownSends: 1 });
+    expect(markerFor(expired({ refreshInFlight: earlier }), NOW)).toEqual({ since: earlier.since, unknownSends: 2 });
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The coordinator's decisions as pure functions: what a window knows (a stored
+ * record, what its caller needs, the time) in, what to do next out. The driver in
+ * coordinator.ts performs the I/O a decision names and asks again. Each row is a
+ * rule of the design; the README's "one refresh, step by step" follows these
+ * functions, and decide.test.ts tests them row by row.
+ */
+import { ErrorCode } from './errors.js';
+import type { RefreshOutcome } from './ports.js';
+import { freshAccessToken, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
+import type { ResolvedSettings } from './settings.js';
+
+/** What a caller needs. */
+export interface Need {
+  /** The access token must stay valid longer than this. */
+  readonly minValidityMs: number;
+  /** Set by `forceRefresh`: this access token was refused, so only another one will do. */
+  readonly refusedToken?: string;
+}
+
+/** What the record was read from: memory; the store, without the lock; the store, under the lock. */
+export type Vantage = 'memory' | 'store' | 'lock';
+
+export interface Situation<At extends Vantage = Vantage> {
+  readonly record: StoredSession | undefined;
+  readonly need: Need;
+  readonly at: At;
+  /** Local clock, milliseconds. */
+  readonly now: number;
+  /** Times this operation found a newer session stored by someone else and took it up. */
+  readonly adoptions: number;
+  /** The provider refused a refresh token in this operation. */
+  readonly refused: boolean;
+  /** The platform is offline and this window's one probe request is spent. */
+  readonly offline: boolean;
+}
+
+export type Decision =
+  /** A token that meets the need: return it. */
+  | { readonly do: 'use'; readonly token: string }
+  /** Memory cannot serve: read the store. */
+  | { readonly do: 'read' }
+  /** The store cannot serve: queue for the lock, and leave the queue when an announcement serves. */
+  | { readonly do: 'lock' }
+  /** Under the lock: mark the record as in flight, then send its refresh token. */
+  | { readonly do: 'refresh'; readonly session: ActiveSession; readonly refreshToken: string }
+  /** The session cannot be refreshed: compare-and-set it to an `expired` tombstone, then fail SESSION_EXPIRED. */
+  | { readonly do: 'expire'; readonly session: ActiveSession; readonly reason: string }
+  | { readonly do: 'fail'; readonly code: ErrorCode; readonly reason: string };
+
+/** What `decide` can answer at each vantage point. */
+export type DecisionAt<At extends Vantage> = At extends 'memory'
+  ? Extract<Decision, { do: 'use' | 'read' }>
+  : At extends 'store'
+    ? Extract<Decision, { do: 'use' | 'lock' | 'fail' }>
+    : Exclude<Decision, { do: 'read' | 'lock' }>;
+
+/** An operation adopts a session stored by someone else at most once, then refreshes it at most once more: no loops. */
+export const MAX_ADOPTIONS = 1;
+
+/** The access token of `record` if it meets `need` at `now`. */
+export function usable(record: StoredSession | undefined, need: Need, now: number): string | undefined {
+  const token = freshAccessToken(record, now, need.minValidityMs);
+  return token === need.refusedToken ? undefined : token;
+}
+
+/** Why a record that is not an active session cannot serve. */
+function unusable(record: StoredSession | undefined): Extract<Decision, { do: 'fail' }> {
+  return record?.state === 'signed-out' && record.cause === 'expired'
+    ? { do: 'fail', code: ErrorCode.SESSION_EXPIRED, reason: 'The provider rejected the refresh token: sign in again' }
+    : { do: 'fail', code: ErrorCode.NOT_SIGNED_IN, reason: 'No session is stored: sign in first' };
+}
+
+/** What to do with what a window knows now. */
+export function decide<At extends Vantage>(situation: Situation<At>): DecisionAt<At>;
+export function decide({ record, need, at, now, adoptions, refused, offline }: Situation): Decision {
+  // I4 (memory), adoption (store), I2 look before you send (lock): a token that serves is used, nothing is sent.
+  const token = usable(record, need, now);
+  if (token !== undefined) return { do: 'use', token };
+  if (at === 'memory') return { do: 'read' };
+  if (record?.state !== 'active') return unusable(record);
+  // I1: only the lock holder refreshes. I7: an expired access token with a refresh token is refreshed, not signed out.
+  if (at === 'store') return { do: 'lock' };
+  // I5: at most one adoption round.
+  if (adoptions > MAX_ADOPTIONS) {
+    return refused
+      ? { do: 'fail', code: ErrorCode.SESSION_EXPIRED, reason: 'The provider rejected the refresh token, and then the newer one adopted from storage too' }
+      : { do: 'fail', code: ErrorCode.TRANSIENT, reason: 'The stored session kept changing during the refresh; try again' };
+  }
+  const { refreshToken, refreshExpiresAt } = record.tokens;
+  if (refreshToken === undefined) return { do: 'expire', session: record, reason: 'The access token expired and the session has no refresh token: sign in again' };
+  if (refreshExpiresAt !== undefined && refreshExpiresAt <= now) return { do: 'expire', session: record, reason: 'The refresh token has expired: sign in again' };
+  // I6: a breaker shared through the store, and one probe while offline.
+  if (record.backoffUntil !== undefined && record.backoffUntil > now) {
+    return { do: 'fail', code: ErrorCode.TRANSIENT, reason: `The provider asked to wait: no refresh for ${record.backoffUntil - now} ms` };
+  }
+  if (offline) return { do: 'fail', code: ErrorCode.TRANSIENT, reason: 'Offline: no refresh until the network is back' };
+  return { do: 'refresh', session: record, refreshToken };
+}
+
+/** The recovery fields to write back to the record sent; absent: leave the marker of the send in place. */
+export interface Recovery {
+  readonly refreshInFlight?: RefreshInFlight;
+  readonly backoffUntil?: number;
+}
+
+export interface Sent {
+  /** The record whose refresh token was sent; its `refreshInFlight` is the marker from before this send. */
+  readonly session: ActiveSession;
+  /** The marker written before this send. */
+  readonly marker: RefreshInFlight;
+  /** Sends in this operation, this one included. */
+  readonly attempt: number;
+  /** When the answer (or its absence) was known, local clock. */
+  readonly now: number;
+  /** The platform is offline now. */
+  readonly offline: boolean;
+}
+
+export type Verdict =
+  /** I3: compare-and-set from the sent generation to `next`, then announce it. */
+  | { readonly do: 'store'; readonly next: ActiveSession }
+  /** I5: the token was refused: expire by compare-and-set; if a newer session is stored, adopt it. */
+  | { readonly do: 'expire'; readonly reason: string }
+  | { readonly do: 'retry'; readonly delayMs: number; readonly reason: string; readonly recovery?: Recovery }
+  | { readonly do: 'fail'; readonly code: ErrorCode; readonly reason: string; readonly recovery?: Recovery };
+
+/** The marker to write before sending the refresh token of `session` at `now`. */
+export function markerFor(session: ActiveSession, now: number): RefreshInFlight {
+  const before = session.refreshInFlight;
+  return { since: before?.since ?? now, unknownSends: (before?.unknownSends ?? 0) + 1 };
+}
+
+/** What a refresh request came to, and what to do about it. `random` in [0, 1) jitters the backoff. */
+export function judge(outcome: RefreshOutcome, sent: Sent, settings: Pick<ResolvedSettings, 'profile' | 'retry'>, random: number): Verdict {
+  const { session, marker, attempt, now } = sent;
+  const before = session.refreshInFlight;
+  // The provider answered, so this send consumed nothing: the record goes back to what it was.
+  const restored: Recovery = before ? { refreshInFlight: before } : {};
+  switch (outcome.kind) {
+    case 'tokens': {
+      let tokens: TokenSet;
+      try {
+        tokens = parseTokenResponse(outcome.response, now);
+      } catch (error) {
+        // The marker stays: the provider may have rotated the token it answered for.
+        return { do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: error instanceof Error ? error.message : String(error) };
+      }
+      const { refreshToken, refreshExpiresAt } = session.tokens;
+      // A provider that does not rotate keeps the refresh token (and its expiry) valid.
+      const kept: TokenSet =
+        tokens.refreshToken === undefined
+          ? { ...tokens, ...(refreshToken !== undefined && { refreshToken }), ...(refreshExpiresAt !== undefined && { refreshExpiresAt }) }
+          : tokens;
+      return {
+        do: 'store',
+        next: { sessionKey: session.sessionKey, generation: session.generation + 1, state: 'active', cause: 'rotated', tokens: kept, updatedAt: now },
+      };
+    }
+    case 'rejected': {
+      const refusal = outcome.description ? `${outcome.error}: ${outcome.description}` : outcome.error;
+      return {
+        do: 'expire',
+        reason: before
+          ? `The provider rejected the refresh token (${refusal}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
+          : `The provider rejected the refresh token (${refusal}): sign in again`,
+      };
+    }
+    case 'provider-error':
+      return {
+        do: 'fail',
+        code: ErrorCode.PROVIDER_ERROR,
+        reason: `The provider refused the refresh: ${outcome.error}${outcome.description ? ` (${outcome.description})` : ''}`,
+        recovery: restored,
+      };
+    case 'invalid-response':
+      return { do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: `Invalid token response: ${outcome.reason}`, recovery: restored };
+    case 'transient': {
+      const { profile, retry } = settings;
+      const reason = `Refresh failed transiently: ${outcome.reason}`;
+      // Unanswered, the provider may have rotated the token: the marker of this send stays.
+      const recovery = outcome.answered ? { recovery: restored } : {};
+      // Resending after an unknown outcome is a reuse if the lost response carried a rotation:
+      // only a provider that tolerates reuse (within its grace window) makes that safe.
+      const safe = outcome.answered || !profile.rotates || now - marker.since < profile.reuseGraceMs;
+      const patient = outcome.retryAfterMs === undefined || outcome.retryAfterMs <= retry.maxDelayMs;
+      if (safe && patient && attempt < retry.attempts) {
+        const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        return { do: 'retry', delayMs: Math.max(outcome.retryAfterMs ?? 0, random * ceiling), reason, ...recovery };
+      }
+      if (outcome.answered && !sent.offline) {
+        // The provider asked everyone to wait: no window sends before then.
+        const wait = outcome.retryAfterMs ?? Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+        return { do: 'fail', code: ErrorCode.TRANSIENT, reason, recovery: { ...restored, backoffUntil: now + wait } };
+      }
+      return { do: 'fail', code: ErrorCode.TRANSIENT, reason, ...recovery };
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { expect, test } from '@playwright/test';
+import { MESSAGE_VERSION, announcementOf, parseMessage, toHint } from './messages.js';
+import { MAX_EXPIRES_IN_SECONDS, type StoredSession } from './session.js';
+
+const NOW = 1_700_000_000_000;
+const active: StoredSession = {
+  sessionKey: 'k',
+  generation: 7,
+  state: 'active',
+  cause: 'rotated',
+  tokens: { accessToken: 'at', refreshToken: 'rt', expiresAt: NOW + 60_000, scope: 'repo' },
+  updatedAt: NOW,
+  refreshInFlight: { since: NOW, unknownSends: 1 },
+};
+
+test('an active session is announced with its access token and expiry only; a tombstone as a hint', () => {
+  const message = announcementOf(active);
+  expect(message).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 7, cause: 'rotated', accessToken: 'at', expiresAt: NOW + 60_000 });
+  expect(JSON.stringify(message)).not.toContain('rt');
+  expect(parseMessage(message, NOW)).toEqual(message);
+  const tombstone: StoredSession = { sessionKey: 'k', generation: 8, state: 'signed-out', cause: 'signed-out', updatedAt: NOW };
+  expect(announcementOf(tombstone)).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 8 });
+  expect(toHint(message)).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 7 });
+  expect(parseMessage(toHint(message), NOW)).toEqual(toHint(message));
+});
+
+test('only the exact current message shape is accepted', () => {
+  const message = announcementOf(active);
+  const hint = toHint(message);
+  for (const bad of [
+    null,
+    'k',
+    [],
+    { v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k' },
+    { ...hint, refreshToken: 'rt' },
+    { ...message, refreshToken: 'rt' },
+    { ...hint, v: 1 },
+    { ...hint, type: 'signed-out' },
+    { ...hint, generation: 1.5 },
+    { ...hint, generation: -1 },
+    { ...hint, sessionKey: '' },
+    { ...hint, sessionKey: 'k'.repeat(257) },
+    { ...hint, accessToken: 'at' },
+    { ...hint, cause: 'rotated' },
+    { ...message, cause: 'expired' },
+    { ...message, accessToken: '' },
+    { ...message, accessToken: 'a'.repeat(16_385) },
+    { ...message, accessToken: 42 },
+    { ...message, generation: 0 },
+    { ...message, expiresAt: '1' },
+    { ...message, expiresAt: Number.POSITIVE_INFINITY },
+    { ...message, expiresAt: NOW + MAX_EXPIRES_IN_SECONDS * 1000 + 1 },
+  ]) {
+    expect(parseMessage(bad, NOW), JSON.stringify(bad)?.slice(0, 80)).toBeUndefined();
+  }
+});
