@@ -24,8 +24,14 @@ export default defineConfig({
       name: 'chromium',
       testDir: 'e2e',
       testMatch: '**/*.spec.ts',
-      testIgnore: ['chaos/**', 'electron/**'],
+      testIgnore: ['chaos/**', 'electron/**', 'node/**'],
       use: chromium,
+    },
+    {
+      // tokenherd/node in separate Node processes against a private PostgreSQL cluster and the embedded OAuth server.
+      name: 'node',
+      testDir: 'e2e/node',
+      testMatch: '**/*.spec.ts',
     },
     {
       // The desktop app in a real Electron; one clear skip where the Electron binary is not installed.

@@ -319,3 +319,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+// The Node section: replicas on PostgreSQL (bench/node.ts; alone: `npm run bench:node`). TOKENHERD_BENCH_NODE=0 skips it.
+if (process.env['TOKENHERD_BENCH_NODE'] !== '0') await (await import('./node.js')).benchNode();

@@ -21,6 +21,11 @@ export const ErrorCode = {
   ABORTED: 'ABORTED',
   /** The environment lacks Web Locks, BroadcastChannel or IndexedDB; tokenherd never refreshes without the lock. */
   UNSUPPORTED: 'UNSUPPORTED',
+  /**
+   * The stored session cannot be read (a truncated or hand-edited session file, a damaged
+   * row). It is left as it is, never overwritten; a person must move it away or delete it.
+   */
+  STORE_CORRUPT: 'STORE_CORRUPT',
   /** The coordinator was closed. */
   CLOSED: 'CLOSED',
 

@@ -71,6 +71,7 @@ export type Checks = [
       | 'SIGN_IN_CANCELLED'
       | 'INTERNAL'
       | 'UNSUPPORTED'
+      | 'STORE_CORRUPT'
       | 'CLOSED'
     >
   >,

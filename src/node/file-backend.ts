@@ -1,0 +1,319 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { onAbort, type AbortSignalLike } from '../shared/abort.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
+import { isStoredSession, type StoredSession } from '../shared/session.js';
+import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+
+export interface FileBackendOptions {
+  /** Holds one `<hash>.json` per session key (mode 0600), and the lock directories. Created with mode 0700 if missing. */
+  readonly directory: string;
+  /**
+   * A lock whose holder stopped refreshing its mtime this long ago (the process was
+   * killed) is taken over. The holder refreshes it every half of this. Default 10 000, minimum 2 000.
+   */
+  readonly staleLockMs?: number;
+  /** Interval of the polling that replaces `fs.watch` where that is unavailable. Default 1 000, 50..60 000. */
+  readonly pollIntervalMs?: number;
+  /** Forces polling instead of `fs.watch` (network file systems, where watching sees no other machine's writes). */
+  readonly poll?: boolean;
+}
+
+export interface FileBackend extends SessionBackend {
+  /** The file that holds `sessionKey`'s session. */
+  fileOf(sessionKey: string): string;
+}
+
+/** Longest wait for the short write lock of one compare-and-set before it fails with TRANSIENT. */
+const WRITE_LOCK_TIMEOUT_MS = 10_000;
+/** Between two attempts at a held lock: short, with jitter, so waiters do not retry in step. */
+const LOCK_RETRY_MS = 15;
+
+function invalid(message: string): TokenHerdError {
+  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+function transient(message: string, cause: unknown): TokenHerdError {
+  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+}
+
+function hashName(name: string): string {
+  return createHash('sha256').update(name).digest('hex').slice(0, 32);
+}
+
+function delay(ms: number, signal?: AbortSignalLike): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      resolve();
+    }, ms);
+    const stop = onAbort(signal, (reason) => {
+      clearTimeout(timer);
+      reject(reason);
+    });
+  });
+}
+
+/**
+ * Sessions in files, for processes of one machine (CLI invocations, a desktop
+ * app's main process beside its CLI). Cross-process exclusion is `proper-lockfile`
+ * (an atomic `mkdir`, with stale-lock takeover when a holder dies); a write goes to
+ * a temporary file that is fsynced and renamed over the old one, and the directory
+ * fsynced, so a reader sees the old or the new record, never a part. A file that
+ * does not parse as a session is reported as STORE_CORRUPT and never overwritten.
+ */
+export function createFileBackend(options: FileBackendOptions): FileBackend {
+  if (typeof options !== 'object' || options === null) throw invalid('file backend options must be an object');
+  const { directory } = options;
+  if (typeof directory !== 'string' || directory === '') throw invalid('directory must be a non-empty path');
+  const staleLockMs = bounded('staleLockMs', options.staleLockMs, 10_000, 2_000, 600_000);
+  const pollIntervalMs = bounded('pollIntervalMs', options.pollIntervalMs, 1_000, 50, 60_000);
+  let ready: Promise<unknown> | undefined;
+  let closed = false;
+
+  const ensureDirectory = (): Promise<unknown> => (ready ??= mkdir(directory, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    ready = undefined;
+    throw transient(`Could not create ${directory}`, error);
+  }));
+  const fileOf = (sessionKey: string): string => join(directory, `${hashName(sessionKey)}.json`);
+
+  /**
+   * Takes the lock named by `target` (a path; the lock is the directory `<target>.lock`),
+   * polling while another process holds it, until `signal` aborts or `deadline` passes.
+   */
+  async function acquire(target: string, signal: AbortSignalLike | undefined, deadline: number): Promise<() => Promise<void>> {
+    await ensureDirectory();
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      try {
+        return await lockfile.lock(target, {
+          realpath: false,
+          stale: staleLockMs,
+          // The default throws from a timer, which would crash the process; compare-and-set keeps a
+          // holder whose lock was taken over from writing over a newer generation anyway.
+          onCompromised: () => {},
+        });
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'ELOCKED') throw transient(`Could not lock ${target}`, error);
+      }
+      if (Date.now() >= deadline) throw new TokenHerdError(ErrorCode.TRANSIENT, `The lock ${target} stayed held for ${WRITE_LOCK_TIMEOUT_MS} ms`);
+      await delay(LOCK_RETRY_MS + Math.random() * LOCK_RETRY_MS, signal);
+    }
+  }
+
+  async function withRelease<T>(release: () => Promise<void>, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } finally {
+      await release().catch(() => {}); // already released or taken over as stale: nothing left to undo
+    }
+  }
+
+  /** The stored record; STORE_CORRUPT when the file holds anything but a session of this key. */
+  async function readRecord(sessionKey: string): Promise<StoredSession | undefined> {
+    const file = fileOf(sessionKey);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+      throw transient(`Could not read ${file}`, error);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw corrupt(file, text.length === 0 ? 'it is empty' : 'it is not JSON (truncated or overwritten)');
+    }
+    if (!isStoredSession(value)) throw corrupt(file, 'it does not hold a valid session record');
+    if (value.sessionKey !== sessionKey) throw corrupt(file, `it holds the session key ${JSON.stringify(value.sessionKey)}`);
+    return value;
+  }
+
+  /** Temporary file, fsync, rename over the old file, fsync the directory: all or nothing, and durable. */
+  async function replace(file: string, record: StoredSession): Promise<void> {
+    const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const handle = await open(temporary, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(record)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, file);
+    } catch (error) {
+      await unlink(temporary).catch(() => {});
+      throw transient(`Could not write ${file}`, error);
+    }
+    const dir = await open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  const store: SessionStore = {
+    read: (sessionKey) => readRecord(sessionKey),
+    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
+      const file = fileOf(sessionKey);
+      const release = await acquire(`${file}.write`, undefined, Date.now() + WRITE_LOCK_TIMEOUT_MS);
+      return withRelease(release, async () => {
+        const current = await readRecord(sessionKey); // a corrupt file throws here: it is never overwritten
+        if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
+        await replace(file, next);
+        return { ok: true };
+      });
+    },
+    close() {},
+  };
+
+  const lock: LockPort = {
+    async request(name, { signal }, callback) {
+      const release = await acquire(join(directory, `${hashName(name)}.refresh`), signal, Number.POSITIVE_INFINITY);
+      return withRelease(release, callback);
+    },
+  };
+
+  const notices = createFileNotices(directory, fileOf, readRecord, options.poll === true ? undefined : watch, pollIntervalMs, () => closed);
+
+  return {
+    lock,
+    store,
+    notices: notices.port,
+    fileOf,
+    async close() {
+      closed = true;
+      notices.close();
+    },
+  };
+}
+
+function corrupt(file: string, reason: string): TokenHerdError {
+  return new TokenHerdError(
+    ErrorCode.STORE_CORRUPT,
+    `The session file ${file} cannot be read: ${reason}. It is left as it is; move it away or delete it, then sign in again`,
+  );
+}
+
+function bounded(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw invalid(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Change notices by watching the directory (files are replaced by rename, so the
+ * directory entry changes, not the old file). Where `fs.watch` is unavailable or
+ * fails, each watched file is polled with `stat` every `pollIntervalMs`. Writes
+ * themselves are the notices: `announce` has nothing to send.
+ */
+function createFileNotices(
+  directory: string,
+  fileOf: (sessionKey: string) => string,
+  read: (sessionKey: string) => Promise<StoredSession | undefined>,
+  watchFn: typeof watch | undefined,
+  pollIntervalMs: number,
+  isClosed: () => boolean,
+): { port: NoticePort; close(): void } {
+  const listeners = new Map<string, Set<(hint: SessionHint) => void>>();
+  const keyOfName = new Map<string, string>();
+  const pending = new Set<string>();
+  const signatures = new Map<string, string>();
+  let watcher: FSWatcher | undefined;
+  let poller: NodeJS.Timeout | undefined;
+
+  function changed(sessionKey: string): void {
+    if (pending.has(sessionKey)) return;
+    pending.add(sessionKey);
+    // One rename fires several events: coalesce them into one read and one notice.
+    setImmediate(() => {
+      pending.delete(sessionKey);
+      void read(sessionKey)
+        .then((record) => record?.generation ?? 0, () => 0) // corrupt or unreadable: the receiver's own read reports it
+        .then((generation) => {
+          if (isClosed()) return;
+          for (const listener of [...(listeners.get(sessionKey) ?? [])]) listener({ sessionKey, generation });
+        });
+    });
+  }
+
+  function startPolling(): void {
+    if (poller) return;
+    poller = setInterval(() => {
+      for (const sessionKey of listeners.keys()) {
+        void stat(fileOf(sessionKey)).then(
+          (s) => `${s.ino}:${s.mtimeMs}:${s.size}`,
+          () => 'missing',
+        ).then((signature) => {
+          const before = signatures.get(sessionKey);
+          signatures.set(sessionKey, signature);
+          if (before !== undefined && before !== signature) changed(sessionKey);
+        });
+      }
+    }, pollIntervalMs);
+    poller.unref();
+  }
+
+  function start(): void {
+    if (watcher || poller) return;
+    if (watchFn) {
+      try {
+        watcher = watchFn(directory, { persistent: false }, (_event, name) => {
+          const sessionKey = name === null ? undefined : keyOfName.get(name.toString());
+          if (sessionKey !== undefined) changed(sessionKey);
+        });
+        watcher.on('error', () => {
+          watcher?.close();
+          watcher = undefined;
+          startPolling();
+        });
+        return;
+      } catch {
+        watcher = undefined; // no inotify here, or the directory does not exist yet: poll
+      }
+    }
+    startPolling();
+  }
+
+  function stop(): void {
+    watcher?.close();
+    watcher = undefined;
+    if (poller) clearInterval(poller);
+    poller = undefined;
+  }
+
+  return {
+    port: {
+      announce() {},
+      listen(sessionKey, listener) {
+        let set = listeners.get(sessionKey);
+        if (!set) {
+          set = new Set();
+          listeners.set(sessionKey, set);
+          keyOfName.set(basename(fileOf(sessionKey)), sessionKey);
+        }
+        set.add(listener);
+        void mkdir(directory, { recursive: true, mode: 0o700 }).catch(() => {}).then(() => {
+          if (!isClosed() && listeners.size > 0) start();
+        });
+        return () => {
+          set.delete(listener);
+          if (set.size > 0) return;
+          listeners.delete(sessionKey);
+          keyOfName.delete(basename(fileOf(sessionKey)));
+          signatures.delete(sessionKey);
+          if (listeners.size === 0) stop();
+        };
+      },
+    },
+    close: stop,
+  };
+}

@@ -1,0 +1,225 @@
+import { resolve as resolvePath } from 'node:path';
+import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
+import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
+import type { ChannelPort, LockPort } from '../shared/ports.js';
+import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
+import { createSealedStore, type SealedStoreOptions, type Sealer } from '../renderer/sealed-store.js';
+import { createTokenEndpoint, type OAuthClientOptions } from '../renderer/token-endpoint.js';
+import type { SessionBackend, SessionHint } from './backend.js';
+import { createFileBackend } from './file-backend.js';
+import { checkUrl, invalid } from './options.js';
+import { createProcessLocks } from './process-locks.js';
+
+export interface TokenCoordinatorOptions extends CoordinatorSettings {
+  /** The authorization server's issuer identifier, e.g. `https://github.com`. */
+  readonly issuer: string;
+  /** The token endpoint; when absent it is found by discovery from `issuer` on the first refresh. */
+  readonly tokenEndpoint?: string;
+  readonly client: OAuthClientOptions;
+  /** How the provider treats used refresh tokens. `github` also defaults the client to `client_secret_post`. */
+  readonly profile?: ProviderProfile;
+  /** Allows `http://` issuer and token endpoint URLs. Development only. */
+  readonly allowInsecureRequests?: boolean;
+  /** Where sessions are kept, for the processes of one machine: the file backend in this directory. Give this or `backend`. */
+  readonly directory?: string;
+  /** Where sessions are kept: `createPostgresBackend(...)` for server replicas, or a `createFileBackend(...)` you configured. */
+  readonly backend?: SessionBackend;
+  /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
+  readonly fetch?: typeof fetch;
+  /** Used for token endpoint requests (and discovery) instead of `fetch`. */
+  readonly tokenEndpointFetch?: typeof fetch;
+  /** Seals the refresh token at rest (a KMS, or a key the store never sees). Without it the refresh token is stored in plaintext. */
+  readonly sealer?: Sealer;
+  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
+}
+
+export interface TokenCoordinator extends CoordinatorCore {
+  /** `fetch` with `Authorization: Bearer <access token>`; on a 401 it takes a newer token (or refreshes once) and retries once. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+}
+
+/** Per backend: the lock that queues this process's callers before they contend across processes. */
+const processLocks = new WeakMap<SessionBackend, LockPort>();
+/** Per backend and session key: the channel ports of this process, which tell each other at once. */
+const processChannels = new WeakMap<SessionBackend, Map<string, Set<(data: unknown) => void>>>();
+/** File backends opened through `directory`, shared by every coordinator of this process on that directory. */
+const directoryBackends = new Map<string, { backend: SessionBackend; users: number }>();
+
+function lockOf(backend: SessionBackend): LockPort {
+  let lock = processLocks.get(backend);
+  if (!lock) {
+    lock = createProcessLocks(backend.lock);
+    processLocks.set(backend, lock);
+  }
+  return lock;
+}
+
+/**
+ * The coordinator's channel: other coordinators of this process hear a post at
+ * once, other processes through the backend's notices. Only the hint crosses: a
+ * session key and a generation, never a token.
+ */
+function openChannel(backend: SessionBackend, sessionKey: string): ChannelPort {
+  let byKey = processChannels.get(backend);
+  if (!byKey) {
+    byKey = new Map();
+    processChannels.set(backend, byKey);
+  }
+  const peers = byKey.get(sessionKey) ?? new Set();
+  byKey.set(sessionKey, peers);
+  const listeners = new Set<(data: unknown) => void>();
+  const deliver = (data: unknown): void => {
+    for (const listener of [...listeners]) listener(data);
+  };
+  peers.add(deliver);
+  const stops = new Set<() => void>();
+  return {
+    post(message) {
+      const parsed = parseMessage(message, Date.now());
+      if (parsed === undefined) return;
+      // Coordinators of this process get the announcement as posted (it may carry the access token: same memory);
+      // other processes only the hint.
+      for (const peer of peers) if (peer !== deliver) queueMicrotask(() => peers.has(peer) && peer(parsed));
+      const { sessionKey: key, generation } = toHint(parsed);
+      backend.notices.announce({ sessionKey: key, generation });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      const stopNotices = backend.notices.listen(sessionKey, (hint) => listener(hintMessage(hint)));
+      const stop = (): void => {
+        listeners.delete(listener);
+        stopNotices();
+        stops.delete(stop);
+      };
+      stops.add(stop);
+      return stop;
+    },
+    close() {
+      for (const stop of [...stops]) stop();
+      peers.delete(deliver);
+      if (peers.size === 0) byKey.delete(sessionKey);
+    },
+  };
+}
+
+/** A notice from another process as the core reads it: a hint, which makes it re-read the store. */
+function hintMessage({ sessionKey, generation }: SessionHint): unknown {
+  return { v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation };
+}
+
+function useDirectory(directory: string): { backend: SessionBackend; release(): void } {
+  const path = resolvePath(directory);
+  let entry = directoryBackends.get(path);
+  if (!entry) {
+    entry = { backend: createFileBackend({ directory: path }), users: 0 };
+    directoryBackends.set(path, entry);
+  }
+  entry.users++;
+  const used = entry;
+  let released = false;
+  return {
+    backend: used.backend,
+    release() {
+      if (released) return;
+      released = true;
+      if (--used.users > 0) return;
+      directoryBackends.delete(path);
+      void used.backend.close();
+    },
+  };
+}
+
+/**
+ * One coordinator per provider account (session key) and caller; any number of
+ * them, in any number of processes (and, on PostgreSQL, machines), refresh once
+ * per expiry between them. Callers in one process for one key queue in the
+ * process before one of them contends for the backend's lock.
+ */
+export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  const settings = resolveSettings(options);
+  const allowInsecure = options.allowInsecureRequests === true;
+  checkUrl('issuer', options.issuer, allowInsecure);
+  if (options.tokenEndpoint !== undefined) checkUrl('tokenEndpoint', options.tokenEndpoint, allowInsecure);
+  const { client } = options;
+  if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
+    throw invalid('client.client_id must be a non-empty string');
+  }
+  const method = client.token_endpoint_auth_method ?? (options.profile === 'github' ? 'client_secret_post' : 'none');
+  if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) {
+    throw invalid(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
+  }
+  if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
+    throw invalid(`client.client_secret is required by ${method}`);
+  }
+  const { sealer } = options;
+  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
+    throw invalid('sealer must be an object with seal and unseal functions');
+  }
+  for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
+  }
+  if ((options.directory === undefined) === (options.backend === undefined)) throw invalid('give exactly one of directory and backend');
+  if (options.directory !== undefined && (typeof options.directory !== 'string' || options.directory === '')) {
+    throw invalid('directory must be a non-empty path');
+  }
+  const { backend: given } = options;
+  if (given !== undefined && (typeof given !== 'object' || given === null || typeof given.store?.compareAndSet !== 'function')) {
+    throw invalid('backend must come from createFileBackend or createPostgresBackend');
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const owned = options.directory !== undefined ? useDirectory(options.directory) : undefined;
+  const backend = owned?.backend ?? (given as SessionBackend);
+
+  const core = createCoordinatorCore(options, {
+    lock: lockOf(backend),
+    channel: openChannel(backend, settings.sessionKey),
+    store: sealer
+      ? createSealedStore(backend.store, sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
+      : backend.store,
+    clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+    endpoint: createTokenEndpoint({
+      issuer: options.issuer,
+      ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
+      client: { ...client, token_endpoint_auth_method: method },
+      allowInsecureRequests: allowInsecure,
+      fetch: options.tokenEndpointFetch ?? fetchImpl,
+    }),
+  });
+
+  return {
+    ...core,
+    close() {
+      core.close();
+      owned?.release();
+    },
+    async fetch(input, init) {
+      const request = new Request(input, init);
+      const send = (token: string): Promise<Response> => {
+        const attempt = request.clone();
+        attempt.headers.set('authorization', `Bearer ${token}`);
+        return fetchImpl(attempt);
+      };
+      const token = await core.getAccessToken({ signal: request.signal });
+      const response = await send(token);
+      if (response.status !== 401) return response;
+      await response.body?.cancel();
+      // Another caller may have stored a newer token already; otherwise refresh the one refused.
+      const newer = await core.getAccessToken({ signal: request.signal });
+      return send(newer !== token ? newer : await core.getAccessToken({ forceRefresh: true, signal: request.signal }));
+    },
+  };
+}
+
+export type { AbortSignalLike } from '../shared/abort.js';
+export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
+export type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
+export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
+export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
+export type { OAuthClientOptions } from '../renderer/token-endpoint.js';
+export type { Sealer, SealedStoreOptions } from '../renderer/sealed-store.js';
+export type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+export { createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
+export { createPostgresBackend, migratePostgres, type PostgresBackendOptions } from './postgres-backend.js';

@@ -1,0 +1,317 @@
+import type { Pool, PoolClient } from 'pg';
+import { onAbort } from '../shared/abort.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { MESSAGE_VERSION, parseMessage } from '../shared/messages.js';
+import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
+import { isStoredSession, type StoredSession } from '../shared/session.js';
+import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+
+export interface PostgresBackendOptions {
+  /**
+   * The caller's pool (`new pg.Pool(...)`); the backend never ends it. It takes one
+   * connection for LISTEN for as long as it is open, and one per session key being
+   * refreshed in this process for the length of that refresh.
+   */
+  readonly pool: Pool;
+  /** Default `tokenherd_sessions`. The same name must be given to `migratePostgres`. */
+  readonly table?: string;
+  /** The LISTEN/NOTIFY channel. Default `tokenherd`. */
+  readonly channel?: string;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Between reconnections of the LISTEN connection after it was lost: grows to the cap. */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+function identifier(name: string, value: unknown, fallback: string): string {
+  const chosen = value ?? fallback;
+  if (typeof chosen !== 'string' || !IDENTIFIER.test(chosen)) {
+    throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `${name} must be a lower-case SQL identifier, got ${JSON.stringify(value)}`);
+  }
+  return chosen;
+}
+
+function transient(message: string, cause: unknown): TokenHerdError {
+  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+}
+
+/**
+ * Creates the sessions table if it does not exist. Call it once from your own
+ * migration step (or at start-up); the backend never changes the schema itself.
+ * - `generation` is the compare-and-set column;
+ * - `record` is the stored session without its refresh token;
+ * - `refresh_token` holds the refresh token, sealed when a `sealer` is given to the coordinator.
+ */
+export async function migratePostgres(pool: Pool, options: { readonly table?: string } = {}): Promise<void> {
+  const table = identifier('table', options.table, 'tokenherd_sessions');
+  await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
+    session_key text PRIMARY KEY CHECK (length(session_key) BETWEEN 1 AND 256),
+    generation bigint NOT NULL CHECK (generation >= 1),
+    record jsonb NOT NULL,
+    refresh_token text,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`);
+}
+
+/**
+ * Sessions in PostgreSQL, for server replicas.
+ *
+ * Lock: a transaction-scoped advisory lock on `hashtextextended(name, 0)`, taken on
+ * a connection held for the refresh. Chosen over `SELECT ... FOR UPDATE` because it
+ * needs no row (the first sign-in and a deleted row lock the same way) and blocks
+ * no reader or compare-and-set of the row; chosen over a session-level advisory
+ * lock because ending the transaction, or losing the connection (the holder
+ * killed, the server restarted), always releases it: nothing can leak a lock
+ * held for ever. The cost is one connection per session key being refreshed,
+ * held for the refresh (at most `requestTimeoutMs` times the retry attempts, plus
+ * backoff). A waiter that gives up (lock timeout, or another replica's result
+ * arrived) is cancelled with `pg_cancel_backend`, and its connection discarded.
+ *
+ * Compare-and-set: one `UPDATE ... WHERE session_key = $1 AND generation = $2`
+ * (or `INSERT ... ON CONFLICT DO NOTHING` for generation 0). Readers and
+ * writers never need the lock for correctness: the lock only avoids duplicate
+ * refreshes.
+ *
+ * Notices: `NOTIFY <channel>` with `{ v, type, sessionKey, generation }`, never a token.
+ */
+export function createPostgresBackend(options: PostgresBackendOptions): SessionBackend {
+  if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
+    throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, 'pool must be a pg Pool');
+  }
+  const { pool } = options;
+  const table = identifier('table', options.table, 'tokenherd_sessions');
+  const channel = identifier('channel', options.channel, 'tokenherd');
+
+  async function query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    try {
+      return (await pool.query(text, values)).rows as R[];
+    } catch (error) {
+      throw transient('PostgreSQL failed', error);
+    }
+  }
+
+  async function readRecord(sessionKey: string): Promise<StoredSession | undefined> {
+    const rows = await query<{ generation: string; record: unknown; refresh_token: string | null }>(
+      `SELECT generation, record, refresh_token FROM ${table} WHERE session_key = $1`,
+      [sessionKey],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const { record, refresh_token: refreshToken } = row;
+    const value =
+      typeof record === 'object' && record !== null && 'tokens' in record && refreshToken !== null
+        ? { ...record, tokens: { ...(record.tokens as object), refreshToken } }
+        : record;
+    if (!isStoredSession(value) || value.sessionKey !== sessionKey || String(value.generation) !== row.generation) {
+      throw new TokenHerdError(
+        ErrorCode.STORE_CORRUPT,
+        `The row of session ${JSON.stringify(sessionKey)} in ${table} is not a valid session record; it is left as it is`,
+      );
+    }
+    return value;
+  }
+
+  /** The record without its refresh token, and the refresh token for its own column. */
+  function split(next: StoredSession): [string, string | null] {
+    if (next.state !== 'active' || next.tokens.refreshToken === undefined) return [JSON.stringify(next), null];
+    const { refreshToken, ...tokens } = next.tokens;
+    return [JSON.stringify({ ...next, tokens }), refreshToken];
+  }
+
+  const store: SessionStore = {
+    read: readRecord,
+    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
+      const [record, refreshToken] = split(next);
+      const rows =
+        expectedGeneration === 0
+          ? await query(
+              `INSERT INTO ${table} (session_key, generation, record, refresh_token) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (session_key) DO NOTHING RETURNING 1`,
+              [sessionKey, next.generation, record, refreshToken],
+            )
+          : await query(
+              `UPDATE ${table} SET generation = $3, record = $4, refresh_token = $5, updated_at = now()
+               WHERE session_key = $1 AND generation = $2 RETURNING 1`,
+              [sessionKey, expectedGeneration, next.generation, record, refreshToken],
+            );
+      return rows.length === 1 ? { ok: true } : { ok: false, current: await readRecord(sessionKey) };
+    },
+    close() {},
+  };
+
+  const lock: LockPort = {
+    async request(name, { signal }, callback) {
+      if (signal?.aborted) throw signal.reason;
+      // A full pool makes connect() wait: the caller's signal still ends that wait.
+      const connecting = pool.connect();
+      let stopWaiting = (): void => {};
+      let client: PoolClient;
+      try {
+        client = await Promise.race([
+          connecting,
+          new Promise<never>((_, reject) => {
+            stopWaiting = onAbort(signal, reject);
+          }),
+        ]);
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) {
+          void connecting.then((late) => late.release(), () => {});
+          throw error;
+        }
+        throw transient('Could not connect to PostgreSQL for the refresh lock', error);
+      } finally {
+        stopWaiting();
+      }
+      // A checked-out client that loses its connection emits 'error'; unheard, that would end the process.
+      let lost = false;
+      const onError = (): void => {
+        lost = true;
+      };
+      client.on('error', onError);
+      let discard = false;
+      try {
+        let cancelled = false;
+        const stopAbort = onAbort(signal, () => {
+          cancelled = true;
+          const pid = (client as PoolClient & { processID?: number }).processID;
+          void pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+        });
+        try {
+          await client.query('BEGIN');
+          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
+        } catch (error) {
+          discard = true;
+          if (cancelled && signal) throw signal.reason;
+          throw transient('PostgreSQL failed while waiting for the refresh lock', error);
+        } finally {
+          stopAbort();
+        }
+        if (cancelled && signal) {
+          discard = true; // a cancel may still be on its way to this connection
+          throw signal.reason;
+        }
+        return await callback();
+      } finally {
+        // The result stands even if COMMIT fails: the lock only went away early, and compare-and-set guarded every write.
+        if (!discard && !lost) await client.query('COMMIT').catch(() => (discard = true));
+        client.off('error', onError);
+        client.release(discard || lost ? true : undefined);
+      }
+    },
+  };
+
+  const notices = createPostgresNotices(pool, channel);
+  return {
+    lock,
+    store,
+    notices: notices.port,
+    close: notices.close,
+  };
+}
+
+/**
+ * LISTEN on one pooled connection, opened with the first listener. When it is
+ * lost (server restart), it reconnects with backoff and then gives every listener
+ * a hint, since notices sent meanwhile were missed.
+ */
+function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort; close(): Promise<void> } {
+  const listeners = new Map<string, Set<(hint: SessionHint) => void>>();
+  let client: PoolClient | undefined;
+  let release = (): void => {};
+  let connecting: Promise<void> | undefined;
+  let retryMs = RECONNECT_MIN_MS;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  function deliver(hint: SessionHint): void {
+    for (const listener of [...(listeners.get(hint.sessionKey) ?? [])]) listener(hint);
+  }
+
+  function onNotification(notification: { channel: string; payload?: string | undefined }): void {
+    if (notification.channel !== channel || notification.payload === undefined) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(notification.payload);
+    } catch {
+      return; // not ours
+    }
+    // Only the hint is taken: a token in a notification (anyone with database access can NOTIFY) is ignored.
+    const message = parseMessage(data, Date.now());
+    if (message) deliver({ sessionKey: message.sessionKey, generation: message.generation });
+  }
+
+  function connect(missedSome: boolean): void {
+    if (closed || connecting || client || listeners.size === 0) return;
+    connecting = (async () => {
+      const next = await pool.connect();
+      let released = false;
+      const discard = (): void => {
+        if (released) return;
+        released = true;
+        next.release(true);
+        if (client === next) client = undefined;
+      };
+      next.on('notification', onNotification);
+      next.on('error', () => {
+        discard();
+        scheduleReconnect();
+      });
+      try {
+        await next.query(`LISTEN ${channel}`);
+      } catch (error) {
+        discard();
+        throw error;
+      }
+      if (closed) {
+        discard();
+        return;
+      }
+      release = discard;
+      client = next;
+      retryMs = RECONNECT_MIN_MS;
+      if (missedSome) for (const sessionKey of listeners.keys()) deliver({ sessionKey, generation: 0 });
+    })()
+      .catch(() => scheduleReconnect())
+      .finally(() => {
+        connecting = undefined;
+      });
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      connect(true);
+    }, retryMs);
+    retryTimer.unref();
+    retryMs = Math.min(RECONNECT_MAX_MS, retryMs * 2);
+  }
+
+  return {
+    port: {
+      announce({ sessionKey, generation }) {
+        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation })]).catch(() => {});
+      },
+      listen(sessionKey, listener) {
+        let set = listeners.get(sessionKey);
+        if (!set) {
+          set = new Set();
+          listeners.set(sessionKey, set);
+        }
+        set.add(listener);
+        connect(false);
+        return () => {
+          set.delete(listener);
+          if (set.size === 0) listeners.delete(sessionKey);
+        };
+      },
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      await connecting;
+      release();
+    },
+  };
+}
