@@ -242,4 +242,4 @@ export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, Sessio
 export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
 export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions, type DpopRequestOptions } from './dpop.js';
 export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
-export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';
+export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey, type StoredDpopNonce } from './dpop-key-store.js';

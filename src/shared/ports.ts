@@ -23,12 +23,17 @@ export type CompareAndSetResult = { readonly ok: true } | { readonly ok: false; 
 
 /** Durable storage of one record per session key. */
 export interface SessionStore {
-  /** The stored record, or undefined when none is stored (or what is stored is not a valid record). */
+  /**
+   * The stored record, or undefined when none is stored. What is stored but is not a
+   * valid record either reads as undefined (IndexedDB: another app version's data) or
+   * rejects with STORE_CORRUPT (a damaged file or row, which must not be overwritten).
+   */
   read(sessionKey: string): Promise<StoredSession | undefined>;
   /**
    * In one atomic step: if the stored generation (0 when nothing valid is
    * stored) equals `expectedGeneration`, write `next`. Resolves only after the
-   * write is durable; must reject if the write fails.
+   * write is durable; must reject if the write fails, and with STORE_CORRUPT rather
+   * than overwrite a damaged record, where `read` reports one.
    */
   compareAndSet(sessionKey: string, expectedGeneration: number, next: StoredSession): Promise<CompareAndSetResult>;
   close(): void;
