@@ -366,7 +366,10 @@ export function createCoordinatorCore(settings: CoordinatorSettings, ports: Coor
   }
 
   async function obtain(need: Need): Promise<string> {
-    await readStore();
+    // A window that knows an active session learns of others' refreshes from their announcements,
+    // so it goes straight to the lock queue (which it leaves on one). Reading the store here as well
+    // would put a read per window in front of the refresher's at every expiry.
+    if (memory?.state !== 'active') await readStore();
     // Memory, not the record read: an announcement that arrived during the read is newer.
     const decision = decide(situation('store', memory, need));
     if (decision.do === 'use') return decision.token;
