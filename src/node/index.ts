@@ -3,6 +3,7 @@ import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinat
 import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
 import type { ChannelPort, LockPort } from '../shared/ports.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
+import { bearerSend, createAuthorizedFetch } from '../renderer/authorized-fetch.js';
 import { createSealedStore, type SealedStoreOptions, type Sealer } from '../renderer/sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions } from '../renderer/token-endpoint.js';
 import type { SessionBackend, SessionHint } from './backend.js';
@@ -34,7 +35,11 @@ export interface TokenCoordinatorOptions extends CoordinatorSettings {
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
-  /** `fetch` with `Authorization: Bearer <access token>`; on a 401 it takes a newer token (or refreshes once) and retries once. */
+  /**
+   * `fetch` with `Authorization: Bearer <access token>`; on a 401 it takes a newer token (or refreshes once) and retries once.
+   * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails, ABORTED when its signal aborts,
+   *   INVALID_OPTIONS for an invalid request (as rejections)
+   */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
 
@@ -193,21 +198,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       core.close();
       owned?.release();
     },
-    async fetch(input, init) {
-      const request = new Request(input, init);
-      const send = (token: string): Promise<Response> => {
-        const attempt = request.clone();
-        attempt.headers.set('authorization', `Bearer ${token}`);
-        return fetchImpl(attempt);
-      };
-      const token = await core.getAccessToken({ signal: request.signal });
-      const response = await send(token);
-      if (response.status !== 401) return response;
-      await response.body?.cancel();
-      // Another caller may have stored a newer token already; otherwise refresh the one refused.
-      const newer = await core.getAccessToken({ signal: request.signal });
-      return send(newer !== token ? newer : await core.getAccessToken({ forceRefresh: true, signal: request.signal }));
-    },
+    fetch: createAuthorizedFetch(core, bearerSend(fetchImpl)),
   };
 }
 

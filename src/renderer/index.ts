@@ -1,6 +1,7 @@
 import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
-import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
+import { bearerSend, createAuthorizedFetch } from './authorized-fetch.js';
 import { openSuspendableChannel } from './broadcast.js';
 import { createDpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
@@ -190,40 +191,18 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       await core.signOut();
       await dpop?.forget(); // the next sign-in starts a new key lineage
     },
-    async fetch(input, init) {
-      let request: Request;
-      try {
-        request = new Request(input, init);
-      } catch (failure) {
-        throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
-      }
-      // The API request's own failures reach the caller coded, like the coordinator's.
-      const send = async (token: string): Promise<Response> => {
-        try {
-          if (dpopSend) {
+    fetch: createAuthorizedFetch(
+      core,
+      dpopSend
+        ? async (request, token) => {
             // No key: the forced refresh finds none either and ends the session in every window (SESSION_EXPIRED).
             const response =
               (await dpopSend(request, token)) ?? (await dpopSend(request, await core.getAccessToken({ forceRefresh: true, signal: request.signal })));
             if (response) return response;
             throw new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The DPoP key of this session is no longer stored: sign in again');
           }
-          const attempt = request.clone();
-          attempt.headers.set('authorization', `Bearer ${token}`);
-          return await fetchImpl(attempt);
-        } catch (failure) {
-          if (isTokenHerdError(failure)) throw failure;
-          if (request.signal.aborted) throw new TokenHerdError(ErrorCode.ABORTED, 'fetch was aborted', { cause: failure });
-          throw new TokenHerdError(ErrorCode.TRANSIENT, `The request to ${request.url} failed: ${String(failure)}`, { cause: failure });
-        }
-      };
-      const token = await core.getAccessToken({ signal: request.signal });
-      const response = await send(token);
-      if (response.status !== 401) return response;
-      await response.body?.cancel();
-      // Another window may have stored a newer token already; otherwise refresh the one refused.
-      const newer = await core.getAccessToken({ signal: request.signal });
-      return send(newer !== token ? newer : await core.getAccessToken({ forceRefresh: true, signal: request.signal }));
-    },
+        : bearerSend(fetchImpl),
+    ),
   };
 }
 

@@ -1,0 +1,47 @@
+import type { CoordinatorCore } from '../shared/coordinator.js';
+import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+
+/** Sends `request` authorized with `token` (a Bearer header, or a DPoP proof). */
+export type AuthorizedSend = (request: Request, token: string) => Promise<Response>;
+
+/**
+ * `coordinator.fetch` for the browser and Node alike: the token of the moment; on a
+ * 401, a newer one (another window's or process's, or one refresh) and one retry.
+ * The request's own failures reach the caller coded, like the coordinator's:
+ * INVALID_OPTIONS (not a request), ABORTED (its signal), TRANSIENT (the network).
+ */
+export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToken'>, send: AuthorizedSend) {
+  return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    let request: Request;
+    try {
+      request = new Request(input, init);
+    } catch (failure) {
+      throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
+    }
+    const attempt = async (token: string): Promise<Response> => {
+      try {
+        return await send(request, token);
+      } catch (failure) {
+        if (isTokenHerdError(failure)) throw failure;
+        if (request.signal.aborted) throw new TokenHerdError(ErrorCode.ABORTED, 'fetch was aborted', { cause: failure });
+        throw new TokenHerdError(ErrorCode.TRANSIENT, `The request to ${request.url} failed: ${String(failure)}`, { cause: failure });
+      }
+    };
+    const token = await core.getAccessToken({ signal: request.signal });
+    const response = await attempt(token);
+    if (response.status !== 401) return response;
+    await response.body?.cancel();
+    // Another window or process may have stored a newer token already; otherwise refresh the one refused.
+    const newer = await core.getAccessToken({ signal: request.signal });
+    return attempt(newer !== token ? newer : await core.getAccessToken({ forceRefresh: true, signal: request.signal }));
+  };
+}
+
+/** The plain send: `Authorization: Bearer <token>`. */
+export function bearerSend(fetchImpl: typeof fetch): AuthorizedSend {
+  return (request, token) => {
+    const attempt = request.clone();
+    attempt.headers.set('authorization', `Bearer ${token}`);
+    return fetchImpl(attempt);
+  };
+}
