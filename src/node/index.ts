@@ -2,36 +2,19 @@ import { resolve as resolvePath } from 'node:path';
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
 import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
 import type { ChannelPort, LockPort } from '../shared/ports.js';
-import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { bearerSend, createAuthorizedFetch } from '../renderer/authorized-fetch.js';
-import { createSealedStore, type SealedStoreOptions, type Sealer } from '../renderer/sealed-store.js';
-import { createTokenEndpoint, type OAuthClientOptions } from '../renderer/token-endpoint.js';
+import { checkProviderOptions, invalidOptions, type ProviderOptions } from '../renderer/provider-options.js';
+import { createSealedStore } from '../renderer/sealed-store.js';
+import { createTokenEndpoint } from '../renderer/token-endpoint.js';
 import type { SessionBackend, SessionHint } from './backend.js';
 import { createFileBackend } from './file-backend.js';
-import { checkUrl, invalid } from './options.js';
 import { createProcessLocks } from './process-locks.js';
 
-export interface TokenCoordinatorOptions extends CoordinatorSettings {
-  /** The authorization server's issuer identifier, e.g. `https://github.com`. */
-  readonly issuer: string;
-  /** The token endpoint; when absent it is found by discovery from `issuer` on the first refresh. */
-  readonly tokenEndpoint?: string;
-  readonly client: OAuthClientOptions;
-  /** How the provider treats used refresh tokens. `github` also defaults the client to `client_secret_post`. */
-  readonly profile?: ProviderProfile;
-  /** Allows `http://` issuer and token endpoint URLs. Development only. */
-  readonly allowInsecureRequests?: boolean;
+export interface TokenCoordinatorOptions extends ProviderOptions {
   /** Where sessions are kept, for the processes of one machine: the file backend in this directory. Give this or `backend`. */
   readonly directory?: string;
   /** Where sessions are kept: `createPostgresBackend(...)` for server replicas, or a `createFileBackend(...)` you configured. */
   readonly backend?: SessionBackend;
-  /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
-  readonly fetch?: typeof fetch;
-  /** Used for token endpoint requests (and discovery) instead of `fetch`. */
-  readonly tokenEndpointFetch?: typeof fetch;
-  /** Seals the refresh token at rest (a KMS, or a key the store never sees). Without it the refresh token is stored in plaintext. */
-  readonly sealer?: Sealer;
-  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
@@ -141,52 +124,29 @@ function useDirectory(directory: string): { backend: SessionBackend; release(): 
  * process before one of them contends for the backend's lock.
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  const settings = resolveSettings(options);
-  const allowInsecure = options.allowInsecureRequests === true;
-  checkUrl('issuer', options.issuer, allowInsecure);
-  if (options.tokenEndpoint !== undefined) checkUrl('tokenEndpoint', options.tokenEndpoint, allowInsecure);
-  const { client } = options;
-  if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
-    throw invalid('client.client_id must be a non-empty string');
-  }
-  const method = client.token_endpoint_auth_method ?? (options.profile === 'github' ? 'client_secret_post' : 'none');
-  if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) {
-    throw invalid(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
-  }
-  if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
-    throw invalid(`client.client_secret is required by ${method}`);
-  }
-  const { sealer } = options;
-  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
-    throw invalid('sealer must be an object with seal and unseal functions');
-  }
-  for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
-  }
-  if ((options.directory === undefined) === (options.backend === undefined)) throw invalid('give exactly one of directory and backend');
+  const { settings, allowInsecure, client, fetchImpl } = checkProviderOptions(options);
+  if ((options.directory === undefined) === (options.backend === undefined)) throw invalidOptions('give exactly one of directory and backend');
   if (options.directory !== undefined && (typeof options.directory !== 'string' || options.directory === '')) {
-    throw invalid('directory must be a non-empty path');
+    throw invalidOptions('directory must be a non-empty path');
   }
   const { backend: given } = options;
   if (given !== undefined && (typeof given !== 'object' || given === null || typeof given.store?.compareAndSet !== 'function')) {
-    throw invalid('backend must come from createFileBackend or createPostgresBackend');
+    throw invalidOptions('backend must come from createFileBackend or createPostgresBackend');
   }
-  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const owned = options.directory !== undefined ? useDirectory(options.directory) : undefined;
   const backend = owned?.backend ?? (given as SessionBackend);
 
   const core = createCoordinatorCore(options, {
     lock: lockOf(backend),
     channel: openChannel(backend, settings.sessionKey),
-    store: sealer
-      ? createSealedStore(backend.store, sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
+    store: options.sealer
+      ? createSealedStore(backend.store, options.sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
       : backend.store,
     clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
     endpoint: createTokenEndpoint({
       issuer: options.issuer,
       ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
-      client: { ...client, token_endpoint_auth_method: method },
+      client,
       allowInsecureRequests: allowInsecure,
       fetch: options.tokenEndpointFetch ?? fetchImpl,
     }),
@@ -211,6 +171,7 @@ export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared
 export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
 export type { OAuthClientOptions } from '../renderer/token-endpoint.js';
 export type { Sealer, SealedStoreOptions } from '../renderer/sealed-store.js';
+export type { ProviderOptions } from '../renderer/provider-options.js';
 export type { NoticePort, SessionBackend, SessionHint } from './backend.js';
 export { createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 export { createPostgresBackend, migratePostgres, type PostgresBackendOptions } from './postgres-backend.js';

@@ -1,46 +1,18 @@
 import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { resolveSettings, type CoordinatorSettings, type ProviderProfile } from '../shared/settings.js';
 import { bearerSend, createAuthorizedFetch } from './authorized-fetch.js';
+import { checkProviderOptions, invalidOptions, type ProviderOptions } from './provider-options.js';
 import { openSuspendableChannel } from './broadcast.js';
 import { createDpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
-import { createSealedStore, type Sealer, type SealedStoreOptions } from './sealed-store.js';
-import { createTokenEndpoint, type OAuthClientOptions } from './token-endpoint.js';
+import { createSealedStore } from './sealed-store.js';
+import { createTokenEndpoint } from './token-endpoint.js';
 import { createWebLocks } from './web-locks.js';
 
-export interface TokenCoordinatorOptions extends CoordinatorSettings {
-  /** The authorization server's issuer identifier, e.g. `https://github.com`. */
-  readonly issuer: string;
-  /** The token endpoint; when absent it is found by discovery from `issuer` on the first refresh. */
-  readonly tokenEndpoint?: string;
-  readonly client: OAuthClientOptions;
-  /**
-   * How the provider treats used refresh tokens (see `ProviderProfile`). `github`
-   * also makes the client authenticate with `client_secret_post` by default and
-   * requires `client.client_secret`, as GitHub's refresh does.
-   */
-  readonly profile?: ProviderProfile;
-  /** Allows `http://` issuer and token endpoint URLs. Development only: tokens would cross the network in clear. */
-  readonly allowInsecureRequests?: boolean;
+export interface TokenCoordinatorOptions extends ProviderOptions {
   /** IndexedDB database name. Default `tokenherd`. */
   readonly databaseName?: string;
-  /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
-  readonly fetch?: typeof fetch;
-  /**
-   * Used for token endpoint requests (and discovery) instead of `fetch`. In the Electron
-   * shell, `relayedFetch(window.tokenherdDesktop)` has the main process send them: for a
-   * provider whose token endpoint allows no CORS (GitHub's), which a page cannot use.
-   */
-  readonly tokenEndpointFetch?: typeof fetch;
-  /**
-   * Seals the refresh token at rest (see sealed-store.ts). In the Electron shell:
-   * `sealerFromBridge(window.tokenherdDesktop)`, the OS keychain through the main
-   * process. Without it, IndexedDB holds the refresh token in plaintext.
-   */
-  readonly sealer?: Sealer;
-  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
   /**
    * DPoP (RFC 9449): tokens bound to the session's non-extractable key pair, which every
    * window reads from IndexedDB. Refreshes and `fetch` carry proofs; sign in with
@@ -90,17 +62,6 @@ function watchLifecycle({ onHide, onResume }: Lifecycle): () => void {
   return () => stops.forEach((stop) => stop());
 }
 
-function invalid(message: string): TokenHerdError {
-  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
-}
-
-function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
-  if (typeof value !== 'string' || !URL.canParse(value)) throw invalid(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
-  const { protocol } = new URL(value);
-  if (protocol === 'https:' || (protocol === 'http:' && allowInsecure)) return;
-  throw invalid(`${name} must use https: (set allowInsecureRequests for an http: development server), got ${value}`);
-}
-
 /**
  * One coordinator per provider account and window. Windows of one storage
  * partition (same origin, same browser profile or Electron session) that use the
@@ -109,33 +70,11 @@ function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
  *   BroadcastChannel or IndexedDB (synchronously: it returns no promise)
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  const settings = resolveSettings(options);
-  const allowInsecure = options.allowInsecureRequests === true;
-  checkUrl('issuer', options.issuer, allowInsecure);
-  if (options.tokenEndpoint !== undefined) checkUrl('tokenEndpoint', options.tokenEndpoint, allowInsecure);
-  const { client } = options;
-  if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
-    throw invalid('client.client_id must be a non-empty string');
-  }
-  const github = options.profile === 'github';
-  const method = client.token_endpoint_auth_method ?? (github ? 'client_secret_post' : 'none');
-  if (!['none', 'client_secret_basic', 'client_secret_post'].includes(method)) {
-    throw invalid(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
-  }
-  if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
-    throw invalid(`client.client_secret is required by ${method}`);
-  }
+  const { settings, allowInsecure, client, fetchImpl } = checkProviderOptions(options);
   const databaseName = options.databaseName ?? DEFAULT_DATABASE_NAME;
-  if (typeof databaseName !== 'string' || databaseName === '') throw invalid('databaseName must be a non-empty string');
+  if (typeof databaseName !== 'string' || databaseName === '') throw invalidOptions('databaseName must be a non-empty string');
   const { sealer } = options;
-  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
-    throw invalid('sealer must be an object with seal and unseal functions');
-  }
-  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalid('dpop must be a boolean');
-  for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalid(`${name} must be a function`);
-  }
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOptions('dpop must be a boolean');
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
     throw new TokenHerdError(
@@ -143,7 +82,6 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       'tokenherd needs navigator.locks, BroadcastChannel and indexedDB (a secure context in a current browser or Electron)',
     );
   }
-  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const dpop = options.dpop === true ? createDpop({ sessionKey: settings.sessionKey, databaseName }) : undefined;
   const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: allowInsecure });
 
@@ -160,7 +98,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     endpoint: createTokenEndpoint({
       issuer: options.issuer,
       ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
-      client: { ...client, token_endpoint_auth_method: method },
+      client,
       allowInsecureRequests: allowInsecure,
       fetch: options.tokenEndpointFetch ?? fetchImpl,
       ...(dpop && { dpop }),
@@ -215,6 +153,7 @@ export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type Ind
 export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
 export type { Sealer, SealedStoreOptions } from './sealed-store.js';
+export type { ProviderOptions } from './provider-options.js';
 // The ports the browser adapters above implement (see tokenherd/core), and what they carry.
 export type { AbortSignalLike } from '../shared/abort.js';
 export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';

@@ -1,0 +1,84 @@
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
+import type { SealedStoreOptions, Sealer } from './sealed-store.js';
+import type { OAuthClientOptions } from './token-endpoint.js';
+
+/** The options every `createTokenCoordinator` takes, in the browser and in Node. */
+export interface ProviderOptions extends CoordinatorSettings {
+  /** The authorization server's issuer identifier, e.g. `https://github.com`. */
+  readonly issuer: string;
+  /** The token endpoint; when absent it is found by discovery from `issuer` on the first refresh. */
+  readonly tokenEndpoint?: string;
+  readonly client: OAuthClientOptions;
+  /**
+   * How the provider treats used refresh tokens (see `ProviderProfile`). `github`
+   * also makes the client authenticate with `client_secret_post` by default and
+   * requires `client.client_secret`, as GitHub's refresh does.
+   */
+  readonly profile?: ProviderProfile;
+  /** Allows `http://` issuer and token endpoint URLs. Development only: tokens would cross the network in clear. */
+  readonly allowInsecureRequests?: boolean;
+  /** Used for token requests and by `coordinator.fetch`. Default: the global fetch. */
+  readonly fetch?: typeof fetch;
+  /**
+   * Used for token endpoint requests (and discovery) instead of `fetch`. In the Electron
+   * shell, `relayedFetch(window.tokenherdDesktop)` has the main process send them: for a
+   * provider whose token endpoint allows no CORS (GitHub's), which a page cannot use.
+   */
+  readonly tokenEndpointFetch?: typeof fetch;
+  /**
+   * Seals the refresh token at rest (see sealed-store.ts). In the Electron shell:
+   * `sealerFromBridge(window.tokenherdDesktop)`, the OS keychain through the main
+   * process; in Node, a KMS or a key the store never sees. Without it the refresh
+   * token is stored in plaintext.
+   */
+  readonly sealer?: Sealer;
+  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
+}
+
+export function invalidOptions(message: string): TokenHerdError {
+  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
+  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOptions(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
+  const { protocol } = new URL(value);
+  if (protocol === 'https:' || (protocol === 'http:' && allowInsecure)) return;
+  throw invalidOptions(`${name} must use https: (set allowInsecureRequests for an http: development server), got ${value}`);
+}
+
+type AuthMethod = NonNullable<OAuthClientOptions['token_endpoint_auth_method']>;
+const isAuthMethod = (value: string): value is AuthMethod => ['none', 'client_secret_basic', 'client_secret_post'].includes(value);
+
+/** Validates the options both coordinators share; throws INVALID_OPTIONS. */
+export function checkProviderOptions(options: ProviderOptions): {
+  readonly settings: ResolvedSettings;
+  readonly allowInsecure: boolean;
+  readonly client: OAuthClientOptions & { readonly token_endpoint_auth_method: AuthMethod };
+  readonly fetchImpl: typeof fetch;
+} {
+  if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
+  const settings = resolveSettings(options);
+  const allowInsecure = options.allowInsecureRequests === true;
+  checkUrl('issuer', options.issuer, allowInsecure);
+  if (options.tokenEndpoint !== undefined) checkUrl('tokenEndpoint', options.tokenEndpoint, allowInsecure);
+  const { client } = options;
+  if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
+    throw invalidOptions('client.client_id must be a non-empty string');
+  }
+  const method: string = client.token_endpoint_auth_method ?? (options.profile === 'github' ? 'client_secret_post' : 'none');
+  if (!isAuthMethod(method)) {
+    throw invalidOptions(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
+  }
+  if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
+    throw invalidOptions(`client.client_secret is required by ${method}`);
+  }
+  const { sealer } = options;
+  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
+    throw invalidOptions('sealer must be an object with seal and unseal functions');
+  }
+  for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOptions(`${name} must be a function`);
+  }
+  return { settings, allowInsecure, client: { ...client, token_endpoint_auth_method: method }, fetchImpl: options.fetch ?? globalThis.fetch.bind(globalThis) };
+}
