@@ -9,8 +9,10 @@ import { startWorkers, untilTime, type BurstResult, type WorkerProcess } from '.
 import type { WorkerConfig } from './support/protocol.js';
 import { oneRefreshAtExpiry, signIn, workerConfig } from './support/scenario.js';
 
+type RefreshHooks = { onRefreshRequest(hook: ((info: RefreshRequestInfo) => Promise<void>) | undefined): void };
+
 /** The first refresh request is held at the server until its client goes away; later ones are served. */
-function holdFirstRefreshUntilClientGone(oauth: { onRefreshRequest(hook: ((info: RefreshRequestInfo) => Promise<void>) | undefined): void }): Promise<RefreshRequestInfo> {
+function holdFirstRefreshUntilClientGone(oauth: RefreshHooks): Promise<RefreshRequestInfo> {
   return new Promise((resolve) => {
     oauth.onRefreshRequest(async (info) => {
       oauth.onRefreshRequest(undefined);
@@ -18,6 +20,20 @@ function holdFirstRefreshUntilClientGone(oauth: { onRefreshRequest(hook: ((info:
       await info.clientGone;
     });
   });
+}
+
+/** The first refresh request is held at the server (`held` resolves) until `release()`; later ones are served. */
+function holdFirstRefresh(oauth: RefreshHooks): { held: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((done) => (release = done));
+  const held = new Promise<void>((resolve) => {
+    oauth.onRefreshRequest(async () => {
+      oauth.onRefreshRequest(undefined);
+      resolve();
+      await released;
+    });
+  });
+  return { held, release };
 }
 
 /** Starts a burst in every worker and resolves with the worker whose coordinator started the refresh. */
@@ -154,14 +170,7 @@ test('PostgreSQL stopped while a refresh is at the provider (reuse-grace profile
     const expiresAt = await signIn(oauth, backend, sessionKey, await gateway.mintSession());
     const workers = await startWorkers(2, workerConfig(gateway, sessionKey, { kind: 'postgres', url: postgres.url }, { profile: { reuseGraceSeconds: 30 } }));
     try {
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        oauth.onRefreshRequest(async () => {
-          oauth.onRefreshRequest(undefined);
-          resolve();
-          await new Promise<void>((done) => (release = done));
-        });
-      });
+      const { held, release } = holdFirstRefresh(oauth);
       await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
       const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
       await held;
@@ -196,14 +205,7 @@ test.describe('a provider that rejects reuse without revoking (GitHub)', () => {
     const expiresAt = await signIn(oauth, backend, sessionKey, minted);
     const [worker] = await startWorkers(1, workerConfig(oauth, sessionKey, { kind: 'postgres', url: postgres.url }));
     try {
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        oauth.onRefreshRequest(async () => {
-          oauth.onRefreshRequest(undefined);
-          resolve();
-          await new Promise<void>((done) => (release = done));
-        });
-      });
+      const { held, release } = holdFirstRefresh(oauth);
       await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
       const burst = worker!.burst(10, Date.now() + 50);
       await held;

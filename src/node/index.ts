@@ -3,9 +3,7 @@ import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinat
 import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
 import type { ChannelPort, LockPort } from '../shared/ports.js';
 import { bearerSend, createAuthorizedFetch } from '../renderer/authorized-fetch.js';
-import { checkProviderOptions, invalidOptions, type ProviderOptions } from '../renderer/provider-options.js';
-import { createSealedStore } from '../renderer/sealed-store.js';
-import { createTokenEndpoint } from '../renderer/token-endpoint.js';
+import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from '../renderer/provider-options.js';
 import type { SessionBackend, SessionHint } from './backend.js';
 import { createFileBackend } from './file-backend.js';
 import { createProcessLocks } from './process-locks.js';
@@ -124,7 +122,8 @@ function useDirectory(directory: string): { backend: SessionBackend; release(): 
  * process before one of them contends for the backend's lock.
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
-  const { settings, allowInsecure, client, fetchImpl } = checkProviderOptions(options);
+  const checked = checkProviderOptions(options);
+  const { settings, fetchImpl } = checked;
   if ((options.directory === undefined) === (options.backend === undefined)) throw invalidOptions('give exactly one of directory and backend');
   if (options.directory !== undefined && (typeof options.directory !== 'string' || options.directory === '')) {
     throw invalidOptions('directory must be a non-empty path');
@@ -139,17 +138,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const core = createCoordinatorCore(options, {
     lock: lockOf(backend),
     channel: openChannel(backend, settings.sessionKey),
-    store: options.sealer
-      ? createSealedStore(backend.store, options.sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
-      : backend.store,
-    clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
-    endpoint: createTokenEndpoint({
-      issuer: options.issuer,
-      ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
-      client,
-      allowInsecureRequests: allowInsecure,
-      fetch: options.tokenEndpointFetch ?? fetchImpl,
-    }),
+    ...providerPorts(options, checked, backend.store),
   });
 
   return {

@@ -1,13 +1,11 @@
 import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { bearerSend, createAuthorizedFetch } from './authorized-fetch.js';
-import { checkProviderOptions, invalidOptions, type ProviderOptions } from './provider-options.js';
+import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from './provider-options.js';
 import { openSuspendableChannel } from './broadcast.js';
 import { createDpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
-import { createSealedStore } from './sealed-store.js';
-import { createTokenEndpoint } from './token-endpoint.js';
 import { createWebLocks } from './web-locks.js';
 
 export interface TokenCoordinatorOptions extends ProviderOptions {
@@ -70,10 +68,10 @@ function watchLifecycle({ onHide, onResume }: Lifecycle): () => void {
  *   BroadcastChannel or IndexedDB (synchronously: it returns no promise)
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
-  const { settings, allowInsecure, client, fetchImpl } = checkProviderOptions(options);
+  const checked = checkProviderOptions(options);
+  const { settings, allowInsecure, fetchImpl } = checked;
   const databaseName = options.databaseName ?? DEFAULT_DATABASE_NAME;
   if (typeof databaseName !== 'string' || databaseName === '') throw invalidOptions('databaseName must be a non-empty string');
-  const { sealer } = options;
   if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOptions('dpop must be a boolean');
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
@@ -91,18 +89,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const core = createCoordinatorCore(options, {
     lock: createWebLocks(navigator.locks),
     channel,
-    store: sealer
-      ? createSealedStore(indexedDbStore, sealer, { ...(options.onSealingProblem && { onSealingProblem: options.onSealingProblem }) })
-      : indexedDbStore,
-    clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as number) },
-    endpoint: createTokenEndpoint({
-      issuer: options.issuer,
-      ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
-      client,
-      allowInsecureRequests: allowInsecure,
-      fetch: options.tokenEndpointFetch ?? fetchImpl,
-      ...(dpop && { dpop }),
-    }),
+    ...providerPorts(options, checked, indexedDbStore, { ...(dpop && { dpop }) }),
     network: {
       isOnline: () => navigator.onLine,
       onOnline: (listener) => listen(globalThis, 'online', listener),

@@ -1,7 +1,8 @@
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
-import type { SealedStoreOptions, Sealer } from './sealed-store.js';
-import type { OAuthClientOptions } from './token-endpoint.js';
+import type { Clock, SessionStore, TokenEndpoint } from '../shared/ports.js';
+import { createSealedStore, type SealedStoreOptions, type Sealer } from './sealed-store.js';
+import { createTokenEndpoint, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 
 /** The options every `createTokenCoordinator` takes, in the browser and in Node. */
 export interface ProviderOptions extends CoordinatorSettings {
@@ -50,13 +51,15 @@ function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
 type AuthMethod = NonNullable<OAuthClientOptions['token_endpoint_auth_method']>;
 const isAuthMethod = (value: string): value is AuthMethod => ['none', 'client_secret_basic', 'client_secret_post'].includes(value);
 
-/** Validates the options both coordinators share; throws INVALID_OPTIONS. */
-export function checkProviderOptions(options: ProviderOptions): {
+export interface CheckedProviderOptions {
   readonly settings: ResolvedSettings;
   readonly allowInsecure: boolean;
   readonly client: OAuthClientOptions & { readonly token_endpoint_auth_method: AuthMethod };
   readonly fetchImpl: typeof fetch;
-} {
+}
+
+/** Validates the options both coordinators share; throws INVALID_OPTIONS. */
+export function checkProviderOptions(options: ProviderOptions): CheckedProviderOptions {
   if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
   const settings = resolveSettings(options);
   const allowInsecure = options.allowInsecureRequests === true;
@@ -81,4 +84,33 @@ export function checkProviderOptions(options: ProviderOptions): {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOptions(`${name} must be a function`);
   }
   return { settings, allowInsecure, client: { ...client, token_endpoint_auth_method: method }, fetchImpl: options.fetch ?? globalThis.fetch.bind(globalThis) };
+}
+
+/**
+ * The ports both coordinators build alike from their options: the store (sealed when a
+ * sealer is given), the wall clock and the token endpoint. `store` is the runtime's own.
+ */
+export function providerPorts(
+  options: ProviderOptions,
+  { allowInsecure, client, fetchImpl }: CheckedProviderOptions,
+  store: SessionStore,
+  endpoint: Pick<TokenEndpointOptions, 'dpop'> = {},
+): { readonly store: SessionStore; readonly clock: Clock; readonly endpoint: TokenEndpoint } {
+  const { sealer, onSealingProblem } = options;
+  return {
+    store: sealer ? createSealedStore(store, sealer, { ...(onSealingProblem && { onSealingProblem }) }) : store,
+    clock: {
+      now: () => Date.now(),
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+    },
+    endpoint: createTokenEndpoint({
+      issuer: options.issuer,
+      ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
+      client,
+      allowInsecureRequests: allowInsecure,
+      fetch: options.tokenEndpointFetch ?? fetchImpl,
+      ...endpoint,
+    }),
+  };
 }
