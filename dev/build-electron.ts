@@ -32,7 +32,7 @@ async function bundle(entry: string, fileName: string, target: string): Promise<
 /** `pages: false` skips dist/demo, for development, where the vite dev server serves the pages. */
 export async function buildElectron(options: { readonly pages?: boolean } = {}): Promise<void> {
   await rm(outDir, { recursive: true, force: true });
-  if (options.pages !== false) await build({ configFile: `${root}vite.config.ts`, root: `${root}src/renderer/demo` });
+  if (options.pages !== false) await build({ configFile: `${root}vite.config.ts`, root: `${root}dev/demo` });
   await bundle('src/main/main.ts', 'main.cjs', 'node20');
   await bundle('src/preload/app.ts', 'preload-app.cjs', 'es2022');
   await bundle('src/preload/embedded.ts', 'preload-embedded.cjs', 'es2022');

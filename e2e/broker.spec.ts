@@ -20,7 +20,7 @@ import { createRendererTokenSource, type RendererTokenSource, type ResponderLike
 import { connectRenderer, createFakeIpcMain, fakeEvent } from '../test/electron/test-support.js';
 import { createTrustRegistry } from '../src/main/trust.js';
 import { createDesktopAppBridge, createEmbeddedViewBridge } from '../src/preload/bridges.js';
-import type { TokenQuery } from '../src/shared/ipc-contract.js';
+import type { TokenQuery } from '../src/desktop/ipc-contract.js';
 import { SESSION_KEY, expect, test } from './support/fixtures.js';
 
 declare global {

@@ -10,7 +10,7 @@ import type { BrowserContext } from '@playwright/test';
 import { startGateway, type Gateway } from '../dev/gateway.js';
 import { handleIpc } from '../src/main/ipc.js';
 import { createTokenRelay, parseTokenRelayConfig } from '../src/main/token-relay.js';
-import type { RelayedTokenRequest } from '../src/shared/ipc-contract.js';
+import type { RelayedTokenRequest } from '../src/desktop/ipc-contract.js';
 import { createMainSide } from './support/desktop.js';
 import { expect, test as base, type App } from './support/fixtures.js';
 

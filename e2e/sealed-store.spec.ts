@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from '@playwright/test';
 import { handleIpc } from '../src/main/ipc.js';
 import { createMainSealer } from '../src/main/sealing.js';
 import { createFakeSafeStorage } from '../test/electron/test-support.js';
-import { SEALED_PREFIX } from '../src/renderer/sealed-store.js';
+import { SEALED_PREFIX } from '../src/oauth/sealed-store.js';
 import { createMainSide } from './support/desktop.js';
 import { SESSION_KEY, expect, test } from './support/fixtures.js';
 import { putRecord, readRecord } from './support/idb.js';

@@ -20,7 +20,7 @@ import { findElectronBinary } from '../../dev/electron-binary.js';
 import { startGateway, upstreamOptionsFor } from '../../dev/gateway.js';
 import { embeddedDemoPage, startSite, type Site } from '../../dev/embedded-site.js';
 import { startOAuthServer, type OAuthServer } from '../../dev/oauth-server.js';
-import type { DemoHandle } from '../../src/renderer/demo/demo.js';
+import type { DemoHandle } from '../../dev/demo/demo.js';
 import { DEFAULT_SIGN_IN_REDIRECT } from '../../src/main/sign-in.js';
 import { APP_ORIGIN } from '../../src/main/app-protocol.js';
 

@@ -2,7 +2,7 @@ import type { Page } from '@playwright/test';
 import { createFakeIpcMain, connectRenderer, fakeEvent } from '../../test/electron/test-support.js';
 import { createTrustRegistry, type IpcEventLike } from '../../src/main/trust.js';
 import { createDesktopAppBridge } from '../../src/preload/bridges.js';
-import type { DesktopAppBridge } from '../../src/shared/ipc-contract.js';
+import type { DesktopAppBridge } from '../../src/desktop/ipc-contract.js';
 
 /**
  * The main process's side of IPC for test pages of `appOrigin`: register real

@@ -2,7 +2,7 @@ import { test as base, expect, type BrowserContext, type Page } from '@playwrigh
 import { preview } from 'vite';
 import { startGateway, upstreamOptionsFor, type Emulation, type Gateway } from '../../dev/gateway.js';
 import { startOAuthServer, type OAuthServer, type OAuthServerOptions } from '../../dev/oauth-server.js';
-import type { DemoHandle } from '../../src/renderer/demo/demo.js';
+import type { DemoHandle } from '../../dev/demo/demo.js';
 import { HARNESS_DIR } from './paths.js';
 
 declare global {

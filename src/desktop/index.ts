@@ -3,9 +3,9 @@
  * docs/electron.md). It talks to the main process only through the bridge the
  * app preload exposes (`window.tokenherdDesktop`); nothing here imports Electron.
  */
-export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap, type AccessTokenSource } from '../renderer/desktop.js';
+export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap, type AccessTokenSource } from './bridge.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
-export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from '../renderer/sealed-store.js';
+export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from '../oauth/sealed-store.js';
 export type {
   BrokerAnswer,
   DesktopAppBridge,
@@ -14,7 +14,7 @@ export type {
   RelayedTokenRequest,
   RelayedTokenResponse,
   TokenQuery,
-} from '../shared/ipc-contract.js';
+} from './ipc-contract.js';
 // The port that createSealedStore wraps, and what it stores.
 export type { CompareAndSetResult, SessionStore } from '../shared/ports.js';
 export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { type TokenQuery } from '../shared/ipc-contract.js';
+import { type TokenQuery } from '../desktop/ipc-contract.js';
 import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import { createHeaderInjector, createTokenBroker, decideAuthorization, decideViewAccess, parseBrokerConfig, type TokenSource } from './broker.js';
 

@@ -6,7 +6,7 @@
  * is a {@link TokenSource}, so the same code runs in Electron's main process and
  * in the Chromium test.
  */
-import { PROVIDER_ID, type TokenQuery } from '../shared/ipc-contract.js';
+import { PROVIDER_ID, type TokenQuery } from '../desktop/ipc-contract.js';
 import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
 import { allowlistOrigin, isLoopbackHttp, originOf } from './origins.js';

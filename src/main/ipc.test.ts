@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { IPC_CHANNELS, type IpcChannel } from '../shared/ipc-contract.js';
+import { IPC_CHANNELS, type IpcChannel } from '../desktop/ipc-contract.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
@@ -111,7 +111,7 @@ test.describe('payload validation', () => {
   }
 
   test('every channel of the contract has a validator that refuses garbage', async () => {
-    const { validateRequest } = await import('../shared/ipc-contract.js');
+    const { validateRequest } = await import('../desktop/ipc-contract.js');
     for (const channel of IPC_CHANNELS as readonly IpcChannel[]) {
       for (const garbage of [undefined, null, 1, 'x', [], {}, { __proto__: { text: 'a' } }, Object.assign(Object.create({ polluted: 1 }), { text: 'a' })]) {
         expect(validateRequest[channel](garbage), `${channel} ${JSON.stringify(garbage)}`).toBe(false);

@@ -1,4 +1,4 @@
-import { validateRequest, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../shared/ipc-contract.js';
+import { validateRequest, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../desktop/ipc-contract.js';
 import { ErrorCode, errorCodeOf } from '../shared/errors.js';
 import type { IpcEventLike } from './trust.js';
 

@@ -11,7 +11,7 @@ import Module, { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { buildElectron } from '../../dev/build-electron.js';
-import { BROKER_REQUEST_CHANNEL, IPC_CHANNELS, type BrokerRequest } from '../shared/ipc-contract.js';
+import { BROKER_REQUEST_CHANNEL, IPC_CHANNELS, type BrokerRequest } from '../desktop/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
 import { createFakeElectron, type FakeElectron, type FakeWebContents } from '../../test/electron/fake-electron.js';
 import { createFakeSafeStorage } from '../../test/electron/test-support.js';

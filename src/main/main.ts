@@ -20,7 +20,7 @@ import {
   type IpcMainInvokeEvent,
   type Session,
 } from 'electron';
-import { ARG_ROLE, ARG_SIGN_IN_REDIRECT } from '../shared/ipc-contract.js';
+import { ARG_ROLE, ARG_SIGN_IN_REDIRECT } from '../desktop/ipc-contract.js';
 import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppFile } from './app-protocol.js';
 import { createHeaderInjector, createTokenBroker } from './broker.js';

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { readArgument } from '../preload/ipc.js';
-import { ARG_ROLE } from '../shared/ipc-contract.js';
+import { ARG_ROLE } from '../desktop/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
 import { APP_ORIGIN, appResponseHeaders, resolveAppFile } from './app-protocol.js';
 import { appPageUrl, readDesktopConfig } from './config.js';

@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
 import { createDesktopAppBridge } from '../preload/bridges.js';
-import { serveTokenRequests } from '../renderer/desktop.js';
+import { serveTokenRequests } from '../desktop/bridge.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
-import { BROKER_REQUEST_CHANNEL, type BrokerRequest } from '../shared/ipc-contract.js';
+import { BROKER_REQUEST_CHANNEL, type BrokerRequest } from '../desktop/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';

@@ -7,7 +7,7 @@
  * to another; with no app window at all, a hidden background window is opened
  * (same session, so same Web Locks, BroadcastChannel and IndexedDB).
  */
-import { BROKER_REQUEST_CHANNEL, type BrokerAnswerMessage, type BrokerRequest, type IpcEvents, type TokenQuery } from '../shared/ipc-contract.js';
+import { BROKER_REQUEST_CHANNEL, type BrokerAnswerMessage, type BrokerRequest, type IpcEvents, type TokenQuery } from '../desktop/ipc-contract.js';
 import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import type { TokenSource } from './broker.js';
 

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { createDesktopAppBridge } from '../preload/bridges.js';
-import { sealerFromBridge } from '../renderer/desktop.js';
-import { SEALED_PREFIX, createSealedStore } from '../renderer/sealed-store.js';
+import { sealerFromBridge } from '../desktop/bridge.js';
+import { SEALED_PREFIX, createSealedStore } from '../oauth/sealed-store.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode } from '../shared/errors.js';
 

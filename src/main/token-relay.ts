@@ -9,7 +9,7 @@
  * out of the windows: it is added here.
  */
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { MAX_TOKEN_RESPONSE_LENGTH, RELAYED_RESPONSE_HEADERS, type RelayedTokenRequest, type RelayedTokenResponse } from '../shared/ipc-contract.js';
+import { MAX_TOKEN_RESPONSE_LENGTH, RELAYED_RESPONSE_HEADERS, type RelayedTokenRequest, type RelayedTokenResponse } from '../desktop/ipc-contract.js';
 import { isLoopbackHttp } from './origins.js';
 
 export interface TokenRelayConfig {

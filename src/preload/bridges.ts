@@ -3,7 +3,7 @@
  * `ipcRenderer` so Node tests can drive them. Each function does one named
  * thing; pages never reach `ipcRenderer` itself.
  */
-import { ARG_ROLE, ARG_SIGN_IN_REDIRECT, BROKER_REQUEST_CHANNEL, MAX_MESSAGE_LENGTH, isBrokerRequest, type BrokerAnswer, type BrokerAnswerMessage, type DesktopAppBridge, type EmbeddedViewBridge, type IpcResult } from '../shared/ipc-contract.js';
+import { ARG_ROLE, ARG_SIGN_IN_REDIRECT, BROKER_REQUEST_CHANNEL, MAX_MESSAGE_LENGTH, isBrokerRequest, type BrokerAnswer, type BrokerAnswerMessage, type DesktopAppBridge, type EmbeddedViewBridge, type IpcResult } from '../desktop/ipc-contract.js';
 import { ErrorCode, isErrorCode } from '../shared/errors.js';
 import { invokeIpc, readArgument, type IpcRendererLike } from './ipc.js';
 

@@ -4,7 +4,7 @@
  * gets anything is decided in the main process from the frame's real origin.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { EMBEDDED_BRIDGE_GLOBAL } from '../shared/ipc-contract.js';
+import { EMBEDDED_BRIDGE_GLOBAL } from '../desktop/ipc-contract.js';
 import { createEmbeddedViewBridge } from './bridges.js';
 
 contextBridge.exposeInMainWorld(EMBEDDED_BRIDGE_GLOBAL, createEmbeddedViewBridge(ipcRenderer));

@@ -1,5 +1,5 @@
 import { ErrorCode } from '../shared/errors.js';
-import { isIpcResult, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../shared/ipc-contract.js';
+import { isIpcResult, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../desktop/ipc-contract.js';
 
 /** The part of Electron's `ipcRenderer` the preloads use. It stays inside the preload: pages never get it. */
 export interface IpcRendererLike {

@@ -5,7 +5,7 @@ import { createDpop, type Dpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
 import { createDpopKeyStore, generateDpopKeyPair } from './dpop-key-store.js';
 import { openTokenHerdDatabase } from './indexeddb-store.js';
-import { createTokenEndpoint } from './token-endpoint.js';
+import { createTokenEndpoint } from '../oauth/token-endpoint.js';
 
 // Node has no Web Locks; the browser tests (e2e/dpop.spec.ts) use the real ones.
 const locks = { request: (_name: string, callback: () => Promise<unknown>) => callback() } as unknown as LockManager;

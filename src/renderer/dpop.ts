@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { herdName } from '../shared/coordinator.js';
+import type { DpopProofSource, DpopRequestOptions } from '../oauth/token-endpoint.js';
 import { createDpopKeyStore, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';
 
 export interface DpopOptions {
@@ -16,7 +17,7 @@ export interface DpopOptions {
  * nonce of each server, shared between windows. Proofs are made by oauth4webapi;
  * this only supplies the key and the nonce.
  */
-export interface Dpop {
+export interface Dpop extends DpopProofSource {
   /** The session's key as stored now; undefined when none is (never signed in with DPoP, signed out, or deleted). */
   key(): Promise<StoredDpopKey | undefined>;
   /** oauth4webapi's proof maker for `key`, which puts the latest shared nonce of the target server in each proof. */
@@ -46,11 +47,6 @@ export interface Dpop {
   /** Deletes the session's key: after a sign-out no proof can be made for its tokens. */
   forget(): Promise<void>;
   close(): void;
-}
-
-export interface DpopRequestOptions {
-  readonly DPoP: oauth.DPoPHandle;
-  readonly [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
 }
 
 /**
@@ -87,6 +83,11 @@ export function createDpop(options: DpopOptions): Dpop {
     });
   }
 
+  function handle(key: StoredDpopKey): oauth.DPoPHandle {
+    if (cached?.jkt !== key.jkt) cached = { jkt: key.jkt, handle: makeHandle(key.keyPair) };
+    return cached.handle;
+  }
+
   async function load(origin: string): Promise<void> {
     if (nonces.has(origin)) return;
     const stored = await store.readNonce(origin);
@@ -113,13 +114,14 @@ export function createDpop(options: DpopOptions): Dpop {
 
   return {
     key: () => store.read(sessionKey),
-    handle(key) {
-      if (cached?.jkt !== key.jkt) cached = { jkt: key.jkt, handle: makeHandle(key.keyPair) };
-      return cached.handle;
-    },
+    handle,
     nonce: (origin) => nonces.get(origin),
     observe,
     requestOptions,
+    async proofOptions(fetchImpl) {
+      const key = await store.read(sessionKey);
+      return key && requestOptions(handle(key), fetchImpl);
+    },
     async firstContact(origin, request) {
       if (contacted.has(origin) || nonces.has(origin)) return request();
       await load(origin);

@@ -1,7 +1,7 @@
 import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { bearerSend, createAuthorizedFetch } from './authorized-fetch.js';
-import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from './provider-options.js';
+import { bearerSend, createAuthorizedFetch } from '../oauth/authorized-fetch.js';
+import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
 import { openSuspendableChannel } from './broadcast.js';
 import { createDpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
@@ -137,14 +137,15 @@ export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared
 export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
 export { openBroadcastChannel } from './broadcast.js';
 export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type IndexedDbStoreOptions, type TokenHerdDB } from './indexeddb-store.js';
-export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
+export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from '../oauth/token-endpoint.js';
 export { createWebLocks } from './web-locks.js';
-export type { Sealer, SealedStoreOptions } from './sealed-store.js';
-export type { ProviderOptions } from './provider-options.js';
+export type { Sealer, SealedStoreOptions } from '../oauth/sealed-store.js';
+export type { ProviderOptions } from '../oauth/provider-options.js';
 // The ports the browser adapters above implement (see tokenherd/core), and what they carry.
 export type { AbortSignalLike } from '../shared/abort.js';
 export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';
 export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
-export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions, type DpopRequestOptions } from './dpop.js';
+export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions } from './dpop.js';
+export type { DpopRequestOptions } from '../oauth/token-endpoint.js';
 export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
 export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey, type StoredDpopNonce } from './dpop-key-store.js';

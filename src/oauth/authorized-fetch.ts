@@ -11,7 +11,7 @@ export type AuthorizedSend = (request: Request, token: string) => Promise<Respon
  * INVALID_OPTIONS (not a request), ABORTED (its signal), TRANSIENT (the network).
  */
 export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToken'>, send: AuthorizedSend) {
-  return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     let request: Request;
     try {
       request = new Request(input, init);

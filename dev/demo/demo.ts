@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 import * as oauth from 'oauth4webapi';
-import { answerTokenQuery } from '../../desktop/index.js';
+import { answerTokenQuery } from '../../src/desktop/index.js';
 import {
   DEFAULT_DATABASE_NAME,
   createDpop,
@@ -8,7 +8,7 @@ import {
   isTokenHerdError,
   retryOnNonceChallenge,
   type TokenHerdEvent,
-} from '../index.js';
+} from '../../src/renderer/index.js';
 import { connectDesktop } from './desktop.js';
 
 /**

@@ -1,10 +1,10 @@
 import { expect, test } from '@playwright/test';
 import { startOAuthServer } from '../../dev/oauth-server.js';
 import { createTokenRelay } from '../main/token-relay.js';
-import { type IpcResult, type RelayedTokenRequest, type RelayedTokenResponse } from '../shared/ipc-contract.js';
+import { type IpcResult, type RelayedTokenRequest, type RelayedTokenResponse } from './ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
-import { relayedFetch } from './desktop.js';
-import { createTokenEndpoint } from './token-endpoint.js';
+import { relayedFetch } from './bridge.js';
+import { createTokenEndpoint } from '../oauth/token-endpoint.js';
 
 const signal = new AbortController().signal;
 type Relay = (request: RelayedTokenRequest) => Promise<IpcResult<RelayedTokenResponse>>;

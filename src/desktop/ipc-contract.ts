@@ -8,9 +8,9 @@
  * without their class, so they travel as `{ ok: false, code, message }` and
  * callers branch on `code`.
  */
-import { isErrorCode, type ErrorCode } from './errors.js';
-import { MAX_SESSION_KEY_LENGTH } from './messages.js';
-import { MAX_TOKEN_LENGTH } from './session.js';
+import { isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
+import { MAX_TOKEN_LENGTH } from '../shared/session.js';
 
 export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 

@@ -3,9 +3,9 @@
  * exposes (`window.tokenherdDesktop`, see src/shared/ipc-contract.ts). Nothing
  * here imports Electron: in a plain browser the bridge is simply absent.
  */
-import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from '../shared/ipc-contract.js';
+import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from './ipc-contract.js';
 import { TokenHerdError, ErrorCode, errorCodeOf } from '../shared/errors.js';
-import type { Sealer } from './sealed-store.js';
+import type { Sealer } from '../oauth/sealed-store.js';
 
 /** What the token broker needs of a coordinator: a `TokenCoordinator` (or `CoordinatorCore`) is one. */
 export interface AccessTokenSource {

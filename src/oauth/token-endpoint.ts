@@ -1,7 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { AbortSignalLike } from '../shared/abort.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
-import type { Dpop } from './dpop.js';
 
 export interface OAuthClientOptions {
   readonly client_id: string;
@@ -26,7 +25,21 @@ export interface TokenEndpointOptions {
    * A `use_dpop_nonce` answer is retried once with the nonce it carried. With no key stored,
    * nothing is sent and the refresh token counts as rejected: it is bound to a key that is gone.
    */
-  readonly dpop?: Dpop;
+  readonly dpop?: DpopProofSource;
+}
+
+/** oauth4webapi request options that add a DPoP proof to a request and observe its answer's nonce. */
+export interface DpopRequestOptions {
+  readonly DPoP: oauth.DPoPHandle;
+  readonly [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
+}
+
+/** Where a token request gets its DPoP proofs (RFC 9449): the browser's `createDpop` is one. */
+export interface DpopProofSource {
+  /** Options for a request with a proof of the session's stored key; undefined when no key is stored. */
+  proofOptions(fetchImpl?: typeof fetch): Promise<DpopRequestOptions | undefined>;
+  /** Runs `request` to `origin`; while no window knows a nonce of that server, such requests take turns. */
+  firstContact<T>(origin: string, request: () => Promise<T>): Promise<T>;
 }
 
 /** Error codes that mean "this refresh token is dead" (RFC 6749 section 5.2; GitHub's own name). */
@@ -88,15 +101,14 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       if (dpop === undefined) {
         response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, requestOptions(signal));
       } else {
-        const key = await dpop.key();
-        if (key === undefined) {
+        const proofs = await dpop.proofOptions(customFetch);
+        if (proofs === undefined) {
           return {
             kind: 'rejected',
             error: 'dpop_key_missing',
             description: 'the DPoP key of this session is no longer in IndexedDB, and its refresh token is bound to that key',
           };
         }
-        const proofs = dpop.requestOptions(dpop.handle(key), customFetch);
         const send = () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
         response = await dpop.firstContact(new URL(as.token_endpoint ?? issuer).origin, send);
         if (await isNonceChallenge(response)) {

@@ -22,8 +22,8 @@ import {
   type RelayedTokenRequest,
   type RelayedTokenResponse,
   type Sealer,
-} from '../../desktop/index.js';
-import type { TokenCoordinator } from '../index.js';
+} from '../../src/desktop/index.js';
+import type { TokenCoordinator } from '../../src/renderer/index.js';
 
 declare global {
   interface Window {
