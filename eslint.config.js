@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // Playwright fixtures name their dependencies by destructuring; a fixture without any uses `{}`.
-    files: ['e2e/**/*.ts', 'bench/**/*.ts'],
+    files: ['e2e/**/*.ts', 'bench/**/*.ts', '**/*.test.ts'],
     rules: { 'no-empty-pattern': 'off' },
   },
   {

@@ -4,6 +4,7 @@ import { serveTokenRequests } from '../desktop/bridge.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { BROKER_REQUEST_CHANNEL, type BrokerRequest } from '../desktop/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
+import { resolveSettings } from '../shared/settings.js';
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { createTokenBroker, parseBrokerConfig } from './broker.js';
@@ -184,7 +185,7 @@ test('the main process and N windows ask at once after expiry: one refresh, one 
     const renderer = connectRenderer(ipcMain, fakeEvent(id, `${APP_ORIGIN}/index.html`));
     renderers.set(id, renderer);
     const core = createCoordinatorCore(
-      { sessionKey: 'k', refreshLeewaySeconds: 0 },
+      resolveSettings({ sessionKey: 'k', refreshLeewaySeconds: 0 }),
       { lock: locks, channel: hub.open('tokenherd:k'), store, clock, endpoint: provider.endpoint, random: () => 0.5 },
     );
     serveTokenRequests(createDesktopAppBridge(renderer, []), 'k', core);

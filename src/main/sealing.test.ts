@@ -4,6 +4,7 @@ import { sealerFromBridge } from '../desktop/bridge.js';
 import { SEALED_PREFIX, createSealedStore } from '../oauth/sealed-store.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode } from '../shared/errors.js';
+import { resolveSettings } from '../shared/settings.js';
 
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
@@ -75,7 +76,7 @@ function world(options: { windows: number; safeStorage?: SafeStorageLike; store?
     trust.register(100 + i, 'app');
     const bridge = bridgeOf(100 + i);
     return createCoordinatorCore(
-      { sessionKey: 'k', refreshLeewaySeconds: 0 },
+      resolveSettings({ sessionKey: 'k', refreshLeewaySeconds: 0 }),
       {
         lock: locks,
         channel: hub.open('tokenherd:k'),

@@ -135,7 +135,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const owned = options.directory !== undefined ? useDirectory(options.directory) : undefined;
   const backend = owned?.backend ?? (given as SessionBackend);
 
-  const core = createCoordinatorCore(options, {
+  const core = createCoordinatorCore(settings, {
     lock: lockOf(backend),
     channel: openChannel(backend, settings.sessionKey),
     ...providerPorts(options, checked, backend.store),

@@ -86,7 +86,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
   const channel = openSuspendableChannel(herdName(settings.sessionKey));
-  const core = createCoordinatorCore(options, {
+  const core = createCoordinatorCore(settings, {
     lock: createWebLocks(navigator.locks),
     channel,
     ...providerPorts(options, checked, indexedDbStore, { ...(dpop && { dpop }) }),

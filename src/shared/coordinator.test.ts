@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test as base } from '@playwright/test';
 import { createCoordinatorCore, type CoordinatorCore } from './coordinator.js';
 import { ErrorCode } from './errors.js';
 import type { TokenHerdEvent } from './events.js';
@@ -12,8 +12,8 @@ import {
   type MemoryProviderOptions,
 } from '../testing/memory.js';
 import { MESSAGE_VERSION } from './messages.js';
-import type { SessionStore } from './ports.js';
-import type { CoordinatorSettings } from './settings.js';
+import type { NetworkPort, SessionStore } from './ports.js';
+import { resolveSettings, type CoordinatorSettings } from './settings.js';
 
 const TTL = 60;
 const KEY = 'github:alice';
@@ -22,7 +22,7 @@ const KEY = 'github:alice';
 const hint = (sessionKey: string, generation: number) => ({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation });
 
 /** Many windows of one storage partition, on in-memory ports and a manual clock. */
-function createWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) {
+function makeWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) {
   const clock = createManualClock();
   const locks = createMemoryLocks();
   const hub = createMemoryChannelHub();
@@ -36,15 +36,28 @@ function createWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}
   };
   const windows: CoordinatorCore[] = [];
 
-  function open(settings: Partial<CoordinatorSettings> = {}, channelHub: MemoryChannelHub = hub) {
+  /** A window, with the events it emits; `channelHub` another partition's channels, `network` its connectivity. */
+  function open(settings: Partial<CoordinatorSettings> = {}, { channelHub = hub, network }: { channelHub?: MemoryChannelHub; network?: NetworkPort } = {}) {
     const events: TokenHerdEvent[] = [];
-    const core = createCoordinatorCore(
-      { sessionKey: KEY, refreshLeewaySeconds: 0, ...settings },
-      { lock: locks, channel: channelHub.open(`tokenherd:${KEY}`), store: countingStore, clock, endpoint: provider.endpoint, random: () => 0.5 },
-    );
+    const core = createCoordinatorCore(resolveSettings({ sessionKey: KEY, refreshLeewaySeconds: 0, ...settings }), {
+      lock: locks,
+      channel: channelHub.open(`tokenherd:${KEY}`),
+      store: countingStore,
+      clock,
+      endpoint: provider.endpoint,
+      random: () => 0.5,
+      ...(network && { network }),
+    });
     core.subscribe((event) => events.push(event));
     windows.push(core);
     return Object.assign(core, { events });
+  }
+
+  /** A window for each settings given, the first of which has signed in. */
+  async function signedIn<Each extends Array<Partial<CoordinatorSettings>>>(...each: Each) {
+    const opened = each.map((settings) => open(settings)) as { [K in keyof Each]: ReturnType<typeof open> };
+    await opened[0]?.setSession(provider.signIn());
+    return opened;
   }
 
   return {
@@ -54,6 +67,7 @@ function createWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}
     store,
     provider,
     open,
+    signedIn,
     reads: () => reads,
     /** Until every queued delivery and store operation has run: the fakes settle through microtasks only, which all run before the next macrotask. */
     settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
@@ -62,10 +76,23 @@ function createWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}
   };
 }
 
+/** Each test's worlds, closed after it whatever its outcome: no window outlives its test. */
+const test = base.extend<{ createWorld: typeof makeWorld }>({
+  createWorld: async ({}, use) => {
+    const worlds: Array<ReturnType<typeof makeWorld>> = [];
+    await use((options) => {
+      const world = makeWorld(options);
+      worlds.push(world);
+      return world;
+    });
+    for (const world of worlds) world.close();
+  },
+});
+
 const changes = (events: TokenHerdEvent[]) => events.flatMap((e) => (e.type === 'session-changed' ? [e.change] : []));
 
 test.describe('one refresher (I1) and cheap when fresh (I4)', () => {
-  test('N windows asking at once after expiry cause one request per expiry and share its token', async () => {
+  test('N windows asking at once after expiry cause one request per expiry and share its token', async ({ createWorld }) => {
     const world = createWorld();
     const windows = Array.from({ length: 8 }, () => world.open());
     await windows[0]!.setSession(world.provider.signIn());
@@ -77,26 +104,22 @@ test.describe('one refresher (I1) and cheap when fresh (I4)', () => {
       expect(world.provider.accessTokenWorks(tokens[0]!)).toBe(true);
     }
     expect(world.provider.stats.revocations).toBe(0);
-    world.close();
   });
 
-  test('waiters leave the lock queue when the winner announces, without taking the lock', async () => {
+  test('waiters leave the lock queue when the winner announces, without taking the lock', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     world.expire();
     const tokens = await Promise.all([a.getAccessToken(), b.getAccessToken()]);
     expect(tokens[0]).toBe(tokens[1]);
     expect(a.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
     expect(b.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(0);
     expect(changes(b.events)).toContain('adopted');
-    world.close();
   });
 
-  test('a valid token is served from memory: no store read, no lock; concurrent calls share one operation', async () => {
+  test('a valid token is served from memory: no store read, no lock; concurrent calls share one operation', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     world.expire();
     const shared = await Promise.all(Array.from({ length: 5 }, () => a.getAccessToken()));
     expect(new Set(shared).size).toBe(1);
@@ -106,27 +129,23 @@ test.describe('one refresher (I1) and cheap when fresh (I4)', () => {
     for (let i = 0; i < 100; i++) expect(await a.getAccessToken()).toBe(shared[0]);
     expect(world.reads()).toBe(readsBefore);
     expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
-    world.close();
   });
 
-  test('minValiditySeconds refreshes a token that expires too soon for the caller', async () => {
+  test('minValiditySeconds refreshes a token that expires too soon for the caller', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     const first = await a.getAccessToken();
     world.clock.advance((TTL - 10) * 1000);
     expect(await a.getAccessToken({ minValiditySeconds: 5 })).toBe(first);
     expect(await a.getAccessToken({ minValiditySeconds: 30 })).not.toBe(first);
     expect(world.provider.stats.requests).toBe(1);
-    world.close();
   });
 });
 
 test.describe('joined callers', () => {
-  test('a caller joins an operation in flight only if its result is enough: a heavier need gets its own', async () => {
+  test('a caller joins an operation in flight only if its result is enough: a heavier need gets its own', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     const old = await a.getAccessToken();
     world.clock.advance((TTL - 20) * 1000); // 20 s left
     const b = world.open(); // knows nothing yet: both callers need the store
@@ -136,13 +155,11 @@ test.describe('joined callers', () => {
     expect(world.provider.accessTokenWorks(heavy)).toBe(true);
     expect(b.getState().expiresAt! - world.clock.now()).toBeGreaterThan(30_000);
     expect(world.provider.stats.requests).toBe(1);
-    world.close();
   });
 
-  test('a lighter caller joins a heavier operation; one request serves both', async () => {
+  test('a lighter caller joins a heavier operation; one request serves both', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     const old = await a.getAccessToken();
     world.clock.advance((TTL - 20) * 1000);
     const heavy = a.getAccessToken({ minValiditySeconds: 30 });
@@ -151,13 +168,11 @@ test.describe('joined callers', () => {
     expect(await heavy).not.toBe(old);
     expect(world.provider.stats.requests).toBe(1);
     expect(a.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
-    world.close();
   });
 
-  test('forceRefresh does not join an ordinary operation, an ordinary caller joins a forced one; one request per expiry either way', async () => {
+  test('forceRefresh does not join an ordinary operation, an ordinary caller joins a forced one; one request per expiry either way', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     const old = await a.getAccessToken();
     world.expire();
     const [ordinary, forced] = await Promise.all([a.getAccessToken(), a.getAccessToken({ forceRefresh: true })]);
@@ -174,27 +189,24 @@ test.describe('joined callers', () => {
     expect(current).toBe(forcedFirst);
     expect(refreshed).not.toBe(forcedFirst);
     expect(world.provider.stats.requests).toBe(3);
-    world.close();
   });
 
-  test('a forced caller and an ordinary caller in another window waiting for the lock leave the queue on one announcement', async () => {
+  test('a forced caller and an ordinary caller in another window waiting for the lock leave the queue on one announcement', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     await b.getAccessToken();
     world.expire();
     const results = await Promise.all([a.getAccessToken(), b.getAccessToken({ forceRefresh: true }), b.getAccessToken({ minValiditySeconds: 30 })]);
     expect(new Set(results).size).toBe(1);
     expect(world.provider.stats.requests).toBe(1);
-    world.close();
   });
 });
 
 test.describe('look before you send (I2) and persist first (I3)', () => {
-  test('a window that gets the lock after another rotated re-reads the store and sends nothing', async () => {
+  test('a window that gets the lock after another rotated re-reads the store and sends nothing', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
-    const deaf = world.open({}, createMemoryChannelHub()); // hears no announcements: only the re-read can save it
+    const deaf = world.open({}, { channelHub: createMemoryChannelHub() }); // hears no announcements: only the re-read can save it
     await a.setSession(world.provider.signIn());
     await deaf.getAccessToken();
     world.expire();
@@ -209,10 +221,9 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     expect(await late).toBe(await winner);
     expect(world.provider.stats.requests).toBe(1);
     expect(deaf.events.filter((e) => e.type === 'lock-acquired')).toHaveLength(1);
-    world.close();
   });
 
-  test('the new generation is stored before it is announced, with its access token and never a refresh token', async () => {
+  test('the new generation is stored before it is announced, with its access token and never a refresh token', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
     const spy = world.hub.open(`tokenherd:${KEY}`);
@@ -236,13 +247,11 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     for (const secret of [signIn['refresh_token'] as string, signedIn!.stored.tokens.refreshToken, rotated!.stored.tokens.refreshToken]) {
       expect(wire).not.toContain(secret);
     }
-    world.close();
   });
 
-  test('a receiver uses an announced token without reading the store', async () => {
+  test('a receiver uses an announced token without reading the store', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     await b.getAccessToken();
     world.expire();
     const readsBefore = world.reads();
@@ -253,13 +262,11 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     expect(await b.getAccessToken()).toBe(token);
     expect(world.reads() - readsBefore).toBe(readsByA);
     expect(changes(b.events)).toEqual(['signed-in', 'adopted']);
-    world.close();
   });
 
-  test('a forged announcement is used only until its token is refused: then the store wins, with no refresh', async () => {
+  test('a forged announcement is used only until its token is refused: then the store wins, with no refresh', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     const real = await b.getAccessToken();
     const attacker = world.hub.open(`tokenherd:${KEY}`);
     attacker.post({ ...hint(KEY, 1_000_000), cause: 'rotated', accessToken: 'forged', expiresAt: world.clock.now() + TTL * 1000 });
@@ -274,13 +281,11 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     const rotated = await a.getAccessToken();
     await world.settle();
     expect(await b.getAccessToken()).toBe(rotated);
-    world.close();
   });
 
-  test('malformed, forged and stale messages change nothing', async () => {
+  test('malformed, forged and stale messages change nothing', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [, b] = await world.signedIn({}, {});
     const token = await b.getAccessToken();
     const before = world.store.raw(KEY);
     const attacker = world.hub.open(`tokenherd:${KEY}`);
@@ -312,14 +317,12 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     expect(await b.getAccessToken()).toBe(token);
     expect(b.getState()).toMatchObject({ status: 'signed-in', generation: 1 });
     expect(changes(b.events)).toEqual(['signed-in']);
-    world.close();
   });
 });
 
-test('fuzzed channel messages (seeded) change nothing and throw nothing', async () => {
+test('fuzzed channel messages (seeded) change nothing and throw nothing', async ({ createWorld }) => {
   const world = createWorld();
-  const [a, b] = [world.open(), world.open()];
-  await a.setSession(world.provider.signIn());
+  const [, b] = await world.signedIn({}, {});
   const token = await b.getAccessToken();
   const before = world.store.raw(KEY);
   let seed = 0x5eed;
@@ -343,14 +346,12 @@ test('fuzzed channel messages (seeded) change nothing and throw nothing', async 
   expect(world.store.raw(KEY)).toEqual(before);
   expect(await b.getAccessToken()).toBe(token);
   expect(changes(b.events)).toEqual(['signed-in']);
-  world.close();
 });
 
 test.describe('adopt, do not destroy (I5)', () => {
-  test('a refused window adopts the generation another party stored meanwhile', async () => {
+  test('a refused window adopts the generation another party stored meanwhile', async ({ createWorld }) => {
     const world = createWorld({ reuse: 'reject' });
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     world.expire();
     const stale = (world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens.refreshToken;
     world.provider.onRequest(async (refreshToken) => {
@@ -374,13 +375,11 @@ test.describe('adopt, do not destroy (I5)', () => {
     expect(changes(a.events)).toEqual(['signed-in', 'adopted']);
     expect(world.store.raw(KEY)).toMatchObject({ generation: 2, state: 'active' });
     expect((world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens.refreshToken).not.toBe(stale);
-    world.close();
   });
 
-  test('a refused token with nothing newer stored ends the session once, for every window', async () => {
+  test('a refused token with nothing newer stored ends the session once, for every window', async ({ createWorld }) => {
     const world = createWorld({ reuse: 'reject' });
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     await b.getAccessToken();
     world.expire();
     const stored = world.store.raw(KEY) as { tokens: { refreshToken: string } };
@@ -392,13 +391,11 @@ test.describe('adopt, do not destroy (I5)', () => {
     await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
     expect(world.provider.stats.requests).toBe(1);
-    world.close();
   });
 
-  test('an adopted generation that is refused too ends in SESSION_EXPIRED, not a loop', async () => {
+  test('an adopted generation that is refused too ends in SESSION_EXPIRED, not a loop', async ({ createWorld }) => {
     const world = createWorld({ reuse: 'reject' });
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     world.expire();
     let generation = 1;
     world.provider.onRequest(() => {
@@ -414,12 +411,11 @@ test.describe('adopt, do not destroy (I5)', () => {
     });
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
     expect(world.provider.stats.requests).toBe(2);
-    world.close();
   });
 });
 
 test.describe('transient is not fatal (I6)', () => {
-  test('5xx and 429 are retried with backoff, honour Retry-After, and never clear the session', async () => {
+  test('5xx and 429 are retried with backoff, honour Retry-After, and never clear the session', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open({ retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 5_000 } });
     await a.setSession(world.provider.signIn());
@@ -437,10 +433,9 @@ test.describe('transient is not fatal (I6)', () => {
     const token = await pending;
     expect(world.provider.accessTokenWorks(token)).toBe(true);
     expect(a.events.filter((e) => e.type === 'refresh-failed').map((e) => e.type === 'refresh-failed' && e.willRetry)).toEqual([true, true]);
-    world.close();
   });
 
-  test('when retries run out the caller gets TRANSIENT, the session is kept, and every window waits out the backoff', async () => {
+  test('when retries run out the caller gets TRANSIENT, the session is kept, and every window waits out the backoff', async ({ createWorld }) => {
     const world = createWorld();
     const [a, b] = [world.open({ retry: { attempts: 2 } }), world.open()];
     await a.setSession(world.provider.signIn());
@@ -462,10 +457,9 @@ test.describe('transient is not fatal (I6)', () => {
     world.clock.advance(60_000);
     expect(world.provider.accessTokenWorks(await b.getAccessToken())).toBe(true);
     expect(world.provider.stats.requests).toBe(3);
-    world.close();
   });
 
-  test('a hung request times out, releases the lock and reports TRANSIENT', async () => {
+  test('a hung request times out, releases the lock and reports TRANSIENT', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open({ retry: { attempts: 1 }, requestTimeoutMs: 5_000 });
     await a.setSession(world.provider.signIn());
@@ -478,22 +472,35 @@ test.describe('transient is not fatal (I6)', () => {
     expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
     world.provider.onRequest(undefined);
     expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
-    world.close();
   });
 
-  test('other OAuth errors are PROVIDER_ERROR and keep the session', async () => {
+  test('other OAuth errors are PROVIDER_ERROR and keep the session', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     world.expire();
     const before = world.store.raw(KEY);
-    world.provider.script({ kind: 'provider-error', error: 'invalid_client' });
-    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_ERROR });
+    world.provider.script({ kind: 'provider-error', error: 'invalid_client', description: 'client authentication failed', status: 401 });
+    // The provider's answer as fields, so an app tells invalid_client from invalid_scope without parsing the message.
+    await expect(a.getAccessToken()).rejects.toMatchObject({
+      code: ErrorCode.PROVIDER_ERROR,
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+      status: 401,
+    });
     expect(world.store.raw(KEY)).toEqual(before);
-    world.close();
   });
 
-  test('a lock holder that never returns makes waiters fail with LOCK_TIMEOUT, session kept', async () => {
+  test("a refused refresh token's SESSION_EXPIRED carries the provider's answer", async ({ createWorld }) => {
+    const world = createWorld();
+    const [a] = await world.signedIn({});
+    world.expire();
+    world.provider.script({ kind: 'rejected', error: 'invalid_grant', description: 'grant request is invalid', status: 400 });
+    const refused = await a.getAccessToken().catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: ErrorCode.SESSION_EXPIRED, error: 'invalid_grant', error_description: 'grant request is invalid', status: 400 });
+    expect(refused).not.toHaveProperty('error', undefined);
+  });
+
+  test('a lock holder that never returns makes waiters fail with LOCK_TIMEOUT, session kept', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open({ lockTimeoutMs: 1_000 });
     await a.setSession(world.provider.signIn());
@@ -506,13 +513,12 @@ test.describe('transient is not fatal (I6)', () => {
     expect(world.locks.snapshot().pending).toBe(0);
     expect(world.store.raw(KEY)).toMatchObject({ state: 'active', generation: 1 });
     expect(world.provider.stats.requests).toBe(0);
-    world.close();
   });
 });
 
 test.describe('lost responses and recovery', () => {
   /** The provider processes the next request (rotating the token) and its response is lost: the request hangs until timeout. */
-  function loseNextResponse(world: ReturnType<typeof createWorld>): void {
+  function loseNextResponse(world: ReturnType<typeof makeWorld>): void {
     world.provider.onRequest((refreshToken) => {
       world.provider.onRequest(undefined);
       world.provider.refreshOutside(refreshToken);
@@ -520,7 +526,7 @@ test.describe('lost responses and recovery', () => {
     });
   }
 
-  test('a rotating provider without grace: no blind resend; the next refresh tells the outcome once and ends clearly', async () => {
+  test('a rotating provider without grace: no blind resend; the next refresh tells the outcome once and ends clearly', async ({ createWorld }) => {
     const world = createWorld();
     const [a, b] = [world.open({ requestTimeoutMs: 1_000 }), world.open()];
     await a.setSession(world.provider.signIn());
@@ -536,10 +542,9 @@ test.describe('lost responses and recovery', () => {
     expect(world.provider.stats.requests).toBe(2);
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
     expect(world.provider.stats.requests).toBe(2);
-    world.close();
   });
 
-  test('a provider with a reuse grace window: the same token is sent again inside the window and the session survives', async () => {
+  test('a provider with a reuse grace window: the same token is sent again inside the window and the session survives', async ({ createWorld }) => {
     const world = createWorld({ reuseGraceMs: 30_000 });
     const a = world.open({ requestTimeoutMs: 1_000, profile: { reuseGraceSeconds: 30 } });
     await a.setSession(world.provider.signIn());
@@ -555,10 +560,9 @@ test.describe('lost responses and recovery', () => {
     expect(world.provider.stats).toMatchObject({ requests: 2, revocations: 0 });
     expect(world.store.raw(KEY)).toMatchObject({ generation: 2, state: 'active' });
     expect(world.store.raw(KEY)).not.toHaveProperty('refreshInFlight');
-    world.close();
   });
 
-  test('a refresher that dies mid-request leaves its marker, and the next one recovers by grace', async () => {
+  test('a refresher that dies mid-request leaves its marker, and the next one recovers by grace', async ({ createWorld }) => {
     const world = createWorld({ reuseGraceMs: 30_000 });
     const settings = { profile: { reuseGraceSeconds: 30 } };
     const [dying, successor] = [world.open(settings), world.open(settings)];
@@ -572,10 +576,9 @@ test.describe('lost responses and recovery', () => {
     expect(world.store.raw(KEY)).toMatchObject({ refreshInFlight: { unknownSends: 1 } });
     expect(world.provider.accessTokenWorks(await successor.getAccessToken())).toBe(true);
     expect(world.provider.stats).toMatchObject({ requests: 2, revocations: 0 });
-    world.close();
   });
 
-  test('a non-rotating provider: resending after a lost response is always safe', async () => {
+  test('a non-rotating provider: resending after a lost response is always safe', async ({ createWorld }) => {
     const world = createWorld({ reuse: 'allow' });
     const a = world.open({ requestTimeoutMs: 1_000, profile: 'non-rotating' });
     await a.setSession(world.provider.signIn());
@@ -589,18 +592,14 @@ test.describe('lost responses and recovery', () => {
     world.clock.advanceToNext();
     expect(world.provider.accessTokenWorks(await recovered)).toBe(true);
     expect((world.store.raw(KEY) as { tokens: { refreshToken: string } }).tokens.refreshToken).toBe(refreshToken);
-    world.close();
   });
 
-  test('offline: one probe, then no request until the platform is online again', async () => {
+  test('offline: one probe, then no request until the platform is online again', async ({ createWorld }) => {
     const world = createWorld();
     let online = false;
     const listeners = new Set<() => void>();
     const network = { isOnline: () => online, onOnline: (listener: () => void) => (listeners.add(listener), () => listeners.delete(listener)) };
-    const a = createCoordinatorCore(
-      { sessionKey: KEY, refreshLeewaySeconds: 0, retry: { attempts: 1 } },
-      { lock: world.locks, channel: world.hub.open(`tokenherd:${KEY}`), store: world.store, clock: world.clock, endpoint: world.provider.endpoint, network },
-    );
+    const a = world.open({ retry: { attempts: 1 } }, { network });
     await a.setSession(world.provider.signIn());
     world.expire();
     world.provider.onRequest(() => Promise.reject(new TypeError('Failed to fetch')));
@@ -616,28 +615,25 @@ test.describe('lost responses and recovery', () => {
     expect(listeners.size).toBe(0);
   });
 
-  test('a refresh token past its refresh_token_expires_in is not sent', async () => {
+  test('a refresh token past its refresh_token_expires_in is not sent', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
     await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 3600 });
     world.clock.advance(3600 * 1000);
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED, message: expect.stringContaining('refresh token has expired') });
     expect(world.provider.stats.requests).toBe(0);
-    world.close();
   });
 });
 
 test.describe('expiry and sessions (I7, I8)', () => {
-  test('an expired access token with a live refresh token is refreshed, whatever the clock says about exp', async () => {
+  test('an expired access token with a live refresh token is refreshed, whatever the clock says about exp', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     world.clock.advance(365 * 24 * 3600 * 1000);
     expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
-    world.close();
   });
 
-  test('sign-in and sign-out in one window reach the others', async () => {
+  test('sign-in and sign-out in one window reach the others', async ({ createWorld }) => {
     const world = createWorld();
     const [a, b] = [world.open(), world.open()];
     await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });
@@ -650,13 +646,11 @@ test.describe('expiry and sessions (I7, I8)', () => {
     expect(changes(b.events)).toEqual(['signed-in', 'signed-out']);
     await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });
     expect(world.provider.stats.requests).toBe(0);
-    world.close();
   });
 
-  test('storage cleared, then a new sign-in with the same generation: other windows take the new session', async () => {
+  test('storage cleared, then a new sign-in with the same generation: other windows take the new session', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     const old = await b.getAccessToken();
     world.store.clear();
     world.clock.advance(1);
@@ -666,13 +660,11 @@ test.describe('expiry and sessions (I7, I8)', () => {
     const current = await b.getAccessToken();
     expect(current).not.toBe(old);
     expect(current).toBe(await a.getAccessToken());
-    world.close();
   });
 
-  test('a sign-out during a refresh wins: the late result is discarded, not written back', async () => {
+  test('a sign-out during a refresh wins: the late result is discarded, not written back', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     world.expire();
     let release!: () => void;
     world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
@@ -683,12 +675,43 @@ test.describe('expiry and sessions (I7, I8)', () => {
     release();
     await expect(refreshing).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });
     expect(world.store.raw(KEY)).toMatchObject({ state: 'signed-out', cause: 'signed-out', generation: 2 });
-    world.close();
   });
 });
 
+test.describe('sign-in and sign-out against other writers', () => {
+  for (const call of ['setSession', 'signOut'] as const) {
+    test(`${call} gives up with TRANSIENT after a bounded number of lost compare-and-sets`, async ({ createWorld }) => {
+      const world = createWorld();
+      await world.signedIn({});
+      let attempts = 0;
+      // Another window signs in anew just before each compare-and-set of this one, so each is lost.
+      const contended: SessionStore = {
+        read: (key) => world.store.read(key),
+        async compareAndSet(key, expected, next) {
+          attempts++;
+          const current = await world.store.read(key);
+          const generation = (current?.generation ?? 0) + 1;
+          const tokens = { accessToken: `elsewhere-${generation}` };
+          await world.store.compareAndSet(key, generation - 1, { sessionKey: key, generation, state: 'active', cause: 'signed-in', tokens, updatedAt: 0 });
+          return world.store.compareAndSet(key, expected, next);
+        },
+        close: () => {},
+      };
+      const ports = { lock: world.locks, channel: world.hub.open(`tokenherd:${KEY}`), clock: world.clock, endpoint: world.provider.endpoint };
+      const b = createCoordinatorCore(resolveSettings({ sessionKey: KEY }), { ...ports, store: contended });
+      try {
+        const attempt = call === 'setSession' ? b.setSession(world.provider.signIn()) : b.signOut();
+        await expect(attempt).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('changed 3 times') });
+        expect(attempts).toBe(3);
+      } finally {
+        b.close();
+      }
+    });
+  }
+});
+
 test.describe('bad input', () => {
-  test('invalid token responses are refused with INVALID_TOKEN_RESPONSE and the store is unchanged', async () => {
+  test('invalid token responses are refused with INVALID_TOKEN_RESPONSE and the store is unchanged', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
     for (const bad of [null, {}, { access_token: 'x', token_type: 'mac' }, { access_token: 'x', token_type: 'Bearer', expires_in: -1 }]) {
@@ -702,10 +725,9 @@ test.describe('bad input', () => {
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.INVALID_TOKEN_RESPONSE });
     // The session is unchanged; the record notes that the provider may have rotated the token it answered for.
     expect(world.store.raw(KEY)).toEqual({ ...(before as object), refreshInFlight: { since: world.clock.now(), unknownSends: 1 } });
-    world.close();
   });
 
-  test('options are validated at creation with INVALID_OPTIONS', () => {
+  test('options are validated at creation with INVALID_OPTIONS', ({ createWorld }) => {
     const world = createWorld();
     for (const settings of [{ sessionKey: '' }, { refreshLeewaySeconds: -1 }, { lockTimeoutMs: Number.NaN }, { retry: { attempts: 0 } }]) {
       expect(() => world.open(settings)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }));
@@ -714,7 +736,7 @@ test.describe('bad input', () => {
 });
 
 test.describe('errors', () => {
-  test('every method that returns a promise rejects, never throws, on bad options', async () => {
+  test('every method that returns a promise rejects, never throws, on bad options', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
     for (const options of [{ minValiditySeconds: -1 }, { minValiditySeconds: Number.NaN }, { forceRefresh: 'yes' }, null]) {
@@ -722,10 +744,9 @@ test.describe('errors', () => {
       expect(() => (pending = a.getAccessToken(options as never))).not.toThrow();
       await expect(pending!).rejects.toMatchObject({ code: ErrorCode.INVALID_OPTIONS });
     }
-    world.close();
   });
 
-  test('refresh-failed follows only a request that was sent', async () => {
+  test('refresh-failed follows only a request that was sent', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
     await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 60 });
@@ -738,15 +759,13 @@ test.describe('errors', () => {
     world.provider.script({ kind: 'provider-error', error: 'invalid_client' });
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_ERROR });
     expect(a.events.filter((e) => e.type === 'refresh-failed' || e.type === 'refresh-started').map((e) => e.type)).toEqual(['refresh-started', 'refresh-failed']);
-    world.close();
   });
 });
 
 test.describe('lifecycle', () => {
-  test("a caller's signal aborts its own wait only", async () => {
+  test("a caller's signal aborts its own wait only", async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
-    await a.setSession(world.provider.signIn());
+    const [a] = await world.signedIn({});
     world.expire();
     let release!: () => void;
     world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
@@ -759,13 +778,11 @@ test.describe('lifecycle', () => {
     expect(world.provider.stats.requests).toBe(1);
     release();
     expect(world.provider.accessTokenWorks(await patient)).toBe(true);
-    world.close();
   });
 
-  test('close() rejects waiters with CLOSED and leaves no lock request, timer or listener behind', async () => {
+  test('close() rejects waiters with CLOSED and leaves no lock request, timer or listener behind', async ({ createWorld }) => {
     const world = createWorld();
-    const [a, b] = [world.open(), world.open()];
-    await a.setSession(world.provider.signIn());
+    const [a, b] = await world.signedIn({}, {});
     world.expire();
     world.provider.onRequest(() => new Promise(() => {}));
     const holder = a.getAccessToken();

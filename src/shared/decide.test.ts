@@ -126,20 +126,27 @@ test.describe('judge: what a response means', () => {
   });
 
   test('I5: a refused token expires the session by compare-and-set; after a lost response the reason says so', () => {
-    expect(judge({ kind: 'rejected', error: 'invalid_grant' }, sent(), settings(), 0)).toEqual({ do: 'expire', reason: expect.not.stringContaining('lost') });
+    expect(judge({ kind: 'rejected', error: 'invalid_grant', status: 400 }, sent(), settings(), 0)).toEqual({
+      do: 'expire',
+      reason: expect.not.stringContaining('lost'),
+      refusal: { error: 'invalid_grant', status: 400 },
+    });
     expect(judge({ kind: 'rejected', error: 'invalid_grant' }, sent({}, expired({ refreshInFlight: earlier })), settings(), 0)).toEqual({
       do: 'expire',
       reason: expect.stringContaining('response lost'),
+      refusal: { error: 'invalid_grant' },
     });
   });
 
   test('an answer that is not about the token restores the record as it was before the send', () => {
     const session = expired({ refreshInFlight: earlier });
-    expect(judge({ kind: 'provider-error', error: 'invalid_client' }, sent({}, session), settings(), 0)).toEqual({
+    const refusal = { error: 'invalid_client', description: 'client authentication failed', status: 401 };
+    expect(judge({ kind: 'provider-error', ...refusal }, sent({}, session), settings(), 0)).toEqual({
       do: 'fail',
       code: ErrorCode.PROVIDER_ERROR,
       reason: expect.stringContaining('invalid_client'),
       recovery: { refreshInFlight: earlier },
+      refusal,
     });
     expect(judge({ kind: 'invalid-response', reason: 'HTML' }, sent(), settings(), 0)).toEqual({
       do: 'fail',

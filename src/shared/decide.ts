@@ -6,7 +6,7 @@
  * functions, and decide.test.ts tests them row by row.
  */
 import { ErrorCode } from './errors.js';
-import type { RefreshOutcome } from './ports.js';
+import type { ProviderRefusal, RefreshOutcome } from './ports.js';
 import { freshAccessToken, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -121,9 +121,9 @@ export type Verdict =
   /** I3: compare-and-set from the sent generation to `next`, then announce it. */
   | { readonly do: 'store'; readonly next: ActiveSession }
   /** I5: the token was refused: expire by compare-and-set; if a newer session is stored, adopt it. */
-  | { readonly do: 'expire'; readonly reason: string }
+  | { readonly do: 'expire'; readonly reason: string; readonly refusal: ProviderRefusal }
   | { readonly do: 'retry'; readonly delayMs: number; readonly reason: string; readonly recovery?: Recovery }
-  | { readonly do: 'fail'; readonly code: ErrorCode; readonly reason: string; readonly recovery?: Recovery };
+  | { readonly do: 'fail'; readonly code: ErrorCode; readonly reason: string; readonly recovery?: Recovery; readonly refusal?: ProviderRefusal };
 
 /** The marker to write before sending the refresh token of `session` at `now`. */
 export function markerFor(session: ActiveSession, now: number): RefreshInFlight {
@@ -158,21 +158,26 @@ export function judge(outcome: RefreshOutcome, sent: Sent, settings: Pick<Resolv
       };
     }
     case 'rejected': {
-      const refusal = outcome.description ? `${outcome.error}: ${outcome.description}` : outcome.error;
+      const { kind: _kind, ...refusal } = outcome;
+      const said = refusal.description ? `${refusal.error}: ${refusal.description}` : refusal.error;
       return {
         do: 'expire',
+        refusal,
         reason: before
-          ? `The provider rejected the refresh token (${refusal}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
-          : `The provider rejected the refresh token (${refusal}): sign in again`,
+          ? `The provider rejected the refresh token (${said}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
+          : `The provider rejected the refresh token (${said}): sign in again`,
       };
     }
-    case 'provider-error':
+    case 'provider-error': {
+      const { kind: _kind, ...refusal } = outcome;
       return {
         do: 'fail',
         code: ErrorCode.PROVIDER_ERROR,
-        reason: `The provider refused the refresh: ${outcome.error}${outcome.description ? ` (${outcome.description})` : ''}`,
+        reason: `The provider refused the refresh: ${refusal.error}${refusal.description ? ` (${refusal.description})` : ''}`,
         recovery: restored,
+        refusal,
       };
+    }
     case 'invalid-response':
       return { do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: `Invalid token response: ${outcome.reason}`, recovery: restored };
     case 'transient': {

@@ -54,13 +54,35 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-export class TokenHerdError extends Error {
+/** What a provider said when it refused a request, kept on the error as it was answered. */
+export interface ProviderAnswer {
+  /** The OAuth `error` code of the answer (RFC 6749 §5.2), e.g. `invalid_grant`, `invalid_client`, `invalid_scope`. */
+  readonly error?: string;
+  /** The answer's `error_description`, for people: never branch on it. */
+  readonly error_description?: string;
+  /** The answer's HTTP status. */
+  readonly status?: number;
+}
+
+/**
+ * The one error class of tokenherd. `code` is stable; with PROVIDER_ERROR and
+ * SESSION_EXPIRED after a refusal, `error`, `error_description` and `status` are
+ * the provider's own answer (as oauth4webapi's `ResponseBodyError` has them).
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export class TokenHerdError extends Error implements ProviderAnswer {
   override readonly name = 'TokenHerdError';
   readonly code: ErrorCode;
+  readonly error?: string;
+  readonly error_description?: string;
+  readonly status?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { readonly cause?: unknown } & ProviderAnswer) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.error !== undefined) this.error = options.error;
+    if (options?.error_description !== undefined) this.error_description = options.error_description;
+    if (options?.status !== undefined) this.status = options.status;
   }
 }
 

@@ -27,4 +27,4 @@ export {
 } from './decide.js';
 export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
 export { isStoredSession, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
-export type { CoordinatorSettings, ProviderProfile, ResolvedSettings } from './settings.js';
+export { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from './settings.js';

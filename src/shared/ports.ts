@@ -48,13 +48,26 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * A provider's refusal as it answered it (RFC 6749 §5.2): kept as fields so an app can
+ * tell `invalid_client` from `invalid_scope` without parsing prose.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export interface ProviderRefusal {
+  /** The OAuth `error` code (`invalid_grant`, `invalid_client`, ...), or `HTTP <status>` when the body had none. */
+  readonly error: string;
+  readonly description?: string;
+  /** The HTTP status of the answer; absent when nothing was sent (a DPoP key that is gone). */
+  readonly status?: number;
+}
+
 /** What a refresh request came to. The port classifies; the coordinator decides. */
 export type RefreshOutcome =
   | { readonly kind: 'tokens'; readonly response: unknown }
   /** The provider refused the refresh token itself (`invalid_grant`, GitHub's `bad_refresh_token`). */
-  | { readonly kind: 'rejected'; readonly error: string; readonly description?: string }
+  | ({ readonly kind: 'rejected' } & ProviderRefusal)
   /** Any other OAuth error (`invalid_client`, `invalid_scope`, ...): a configuration problem, not the token's. */
-  | { readonly kind: 'provider-error'; readonly error: string; readonly description?: string }
+  | ({ readonly kind: 'provider-error' } & ProviderRefusal)
   /** A success status whose body is not a token response (unparseable, or not an object). */
   | { readonly kind: 'invalid-response'; readonly reason: string }
   /**

@@ -22,6 +22,7 @@ import {
 } from 'tokenherd';
 import {
   createCoordinatorCore,
+  resolveSettings,
   decide,
   judge,
   type CompareAndSetResult,
@@ -143,7 +144,7 @@ export function desktopWindow(bridge: DesktopAppBridge, store: SessionStore): ()
 
 // The core composes with any ports.
 export function customCore(ports: Omit<CoordinatorPorts, 'lock'>) {
-  return createCoordinatorCore({ sessionKey: 'k' }, { ...ports, lock: createMemoryLocks() });
+  return createCoordinatorCore(resolveSettings({ sessionKey: 'k' }), { ...ports, lock: createMemoryLocks() });
 }
 
 // The in-memory ports make a whole core for a test, without a browser.
@@ -151,7 +152,7 @@ export function coreForTests() {
   const clock = createManualClock();
   const provider = createMemoryProvider({ clock });
   return createCoordinatorCore(
-    { sessionKey: 'k' },
+    resolveSettings({ sessionKey: 'k' }),
     {
       lock: createMemoryLocks(),
       channel: createMemoryChannelHub().open('tokenherd:k'),

@@ -1,0 +1,170 @@
+import { createAbortController, onAbort } from './abort.js';
+import { MAX_ADOPTIONS, judge, markerFor, type DecisionAt, type Need, type Vantage } from './decide.js';
+import { ErrorCode, TokenHerdError } from './errors.js';
+import type { TokenHerdEvent } from './events.js';
+import type { Lifetime } from './lifetime.js';
+import type { OfflineProbe } from './offline-probe.js';
+import type { Clock, ProviderRefusal, RefreshOutcome, TokenEndpoint } from './ports.js';
+import type { ActiveSession, StoredSession } from './session.js';
+import type { SessionView } from './session-view.js';
+import type { ResolvedSettings } from './settings.js';
+
+/** What one refresh operation has done so far: all the state its loop keeps. */
+export interface Progress {
+  /** Requests sent. */
+  attempt: number;
+  /** Times it found a newer session stored by someone else and took it up. */
+  adoptions: number;
+  /** The provider refused a refresh token in this operation. */
+  refused: boolean;
+}
+
+/** `decide` at a vantage point, now, with this window's offline state and the operation's progress. */
+export type Look = <At extends Vantage>(at: At, record: StoredSession | undefined, need: Need, progress?: Progress) => DecisionAt<At>;
+
+export interface RefreshPorts {
+  readonly settings: ResolvedSettings;
+  readonly view: SessionView;
+  readonly endpoint: TokenEndpoint;
+  readonly clock: Clock;
+  readonly lifetime: Lifetime;
+  readonly probe: OfflineProbe;
+  readonly look: Look;
+  readonly random: () => number;
+  readonly emit: (event: TokenHerdEvent) => void;
+}
+
+export interface Refresher {
+  /**
+   * Under the lock: read, decide, act, until the need is met or the session ends.
+   * Each pass reads the store once and sends at most one request; a pass ends the
+   * operation, retries a send (at most `retry.attempts` in a row), or takes up a
+   * newer session someone else stored (at most MAX_ADOPTIONS, then `decide` fails).
+   */
+  refresh(need: Need): Promise<string>;
+  /** Token endpoint requests this window has sent. */
+  requests(): number;
+}
+
+const providerFields = (refusal: ProviderRefusal | undefined) =>
+  refusal && { error: refusal.error, ...(refusal.description !== undefined && { error_description: refusal.description }), ...(refusal.status !== undefined && { status: refusal.status }) };
+
+export function createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random, emit }: RefreshPorts): Refresher {
+  let requests = 0;
+
+  /** A failure after a request was sent: reported as `refresh-failed`, then to the caller. */
+  function sendFailed(code: ErrorCode, reason: string, refusal?: ProviderRefusal): TokenHerdError {
+    emit({ type: 'refresh-failed', code, reason, willRetry: false });
+    return new TokenHerdError(code, reason, providerFields(refusal));
+  }
+
+  /**
+   * I5: ends the session by compare-and-set to an `expired` tombstone, only if the stored
+   * generation is still `session`'s; a newer active session stored meanwhile is adopted instead.
+   */
+  async function expire(session: ActiveSession, reason: string, progress: Progress, refusal?: ProviderRefusal): Promise<void> {
+    const { generation } = session;
+    const tombstone: StoredSession = { sessionKey: session.sessionKey, generation: generation + 1, state: 'signed-out', cause: 'expired', updatedAt: clock.now() };
+    const result = await view.write(generation, tombstone, 'expired');
+    if (result.ok || result.current?.state !== 'active') {
+      throw refusal ? sendFailed(ErrorCode.SESSION_EXPIRED, reason, refusal) : new TokenHerdError(ErrorCode.SESSION_EXPIRED, reason);
+    }
+    progress.adoptions++;
+  }
+
+  /** One token endpoint request, bounded by `requestTimeoutMs` even if the endpoint ignores its signal. */
+  async function requestOnce(refreshToken: string): Promise<RefreshOutcome> {
+    const request = createAbortController();
+    const timer = clock.setTimeout(() => request.abort('timeout'), settings.requestTimeoutMs);
+    const stopClose = onAbort(lifetime.signal, (reason) => request.abort(reason));
+    let stopAbort = (): void => {};
+    try {
+      return await Promise.race([
+        endpoint.refresh(refreshToken, { signal: request.signal }),
+        new Promise<never>((_, reject) => {
+          stopAbort = onAbort(request.signal, reject);
+        }),
+      ]);
+    } catch (failure) {
+      if (lifetime.closed()) throw lifetime.closedError();
+      const reason = request.signal.aborted
+        ? `no response within ${settings.requestTimeoutMs} ms`
+        : `network error: ${failure instanceof Error ? failure.message : String(failure)}`;
+      // Offline, the request never left this machine; otherwise it may have been processed.
+      return { kind: 'transient', reason, answered: probe.offline() };
+    } finally {
+      clock.clearTimeout(timer);
+      stopClose();
+      stopAbort();
+    }
+  }
+
+  /** Marks `session` as in flight, sends its refresh token and acts on the answer; the new token, or undefined to decide again. */
+  async function send(session: ActiveSession, refreshToken: string, progress: Progress): Promise<string | undefined> {
+    // The marker records that the token may be consumed; it stays while the outcome is
+    // unknown (a timeout, a reset, this window dying), so the next sender knows.
+    const marker = markerFor(session, clock.now());
+    if (!(await view.annotate(session, { refreshInFlight: marker }))) {
+      progress.adoptions++;
+      return undefined;
+    }
+    probe.sent();
+    const attempt = ++progress.attempt;
+    const started = clock.now();
+    emit({ type: 'refresh-started', generation: session.generation, attempt });
+    requests++;
+    const outcome = await requestOnce(refreshToken);
+    const verdict = judge(outcome, { session, marker, attempt, now: clock.now(), offline: probe.offline() }, settings, random());
+    switch (verdict.do) {
+      case 'store':
+        if ((await view.write(session.generation, verdict.next, 'rotated')).ok) {
+          emit({ type: 'refresh-succeeded', generation: verdict.next.generation, durationMs: clock.now() - started });
+          return verdict.next.tokens.accessToken;
+        }
+        progress.adoptions++; // a sign-out, sign-in or outside rotation was stored meanwhile: it wins, these tokens are discarded
+        return undefined;
+      case 'expire':
+        progress.refused = true;
+        await expire(session, verdict.reason, progress, verdict.refusal);
+        return undefined;
+      case 'fail':
+      case 'retry':
+        if (verdict.recovery && !(await view.annotate(session, verdict.recovery))) {
+          progress.adoptions++;
+          return undefined;
+        }
+        if (verdict.do === 'fail') throw sendFailed(verdict.code, verdict.reason, verdict.refusal);
+        emit({ type: 'refresh-failed', code: ErrorCode.TRANSIENT, reason: verdict.reason, willRetry: true });
+        await lifetime.sleep(verdict.delayMs);
+        return undefined;
+    }
+  }
+
+  return {
+    async refresh(need) {
+      const progress: Progress = { attempt: 0, adoptions: 0, refused: false };
+      // Sends are at most `retry.attempts` per adoption round, and rounds at most MAX_ADOPTIONS + 1.
+      const maxPasses = (settings.retry.attempts + 1) * (MAX_ADOPTIONS + 2);
+      for (let pass = 0; pass < maxPasses; pass++) {
+        const decision = look('lock', await view.read(), need, progress);
+        switch (decision.do) {
+          case 'use':
+            return decision.token;
+          case 'fail':
+            throw new TokenHerdError(decision.code, decision.reason);
+          case 'expire':
+            await expire(decision.session, decision.reason, progress);
+            break;
+          case 'refresh': {
+            const token = await send(decision.session, decision.refreshToken, progress);
+            if (token !== undefined) return token;
+            break;
+          }
+        }
+      }
+      // Unreachable while the bound above holds; a guard, not a path.
+      throw new TokenHerdError(ErrorCode.TRANSIENT, 'The stored session kept changing during the refresh; try again');
+    },
+    requests: () => requests,
+  };
+}
