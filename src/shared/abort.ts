@@ -10,6 +10,7 @@ export interface AbortSignalLike {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
+/** The slice of AbortController the core needs. */
 export interface AbortControllerLike {
   readonly signal: AbortSignalLike;
   abort(reason?: unknown): void;
@@ -18,6 +19,7 @@ export interface AbortControllerLike {
 const AbortControllerImpl = (globalThis as unknown as { AbortController: new () => AbortControllerLike })
   .AbortController;
 
+/** A new AbortController of the runtime, typed by the core's slice of it. */
 export function createAbortController(): AbortControllerLike {
   return new AbortControllerImpl();
 }

@@ -12,6 +12,7 @@ import { createSessionView } from './session-view.js';
 import { parseTokenResponse, type StoredSession } from './session.js';
 import { invalidOption, numberOption, type ResolvedSettings } from './settings.js';
 
+/** What the core runs on: one adapter per port; the browser, Node and test entries each build their own. */
 export interface CoordinatorPorts {
   readonly lock: LockPort;
   readonly channel: ChannelPort;
@@ -24,6 +25,7 @@ export interface CoordinatorPorts {
   readonly random?: () => number;
 }
 
+/** What one caller of `getAccessToken` needs. */
 export interface GetAccessTokenOptions {
   /** The token must stay valid this long; a token closer to expiry is refreshed. Default: the refresh leeway. */
   readonly minValiditySeconds?: number;
@@ -33,6 +35,7 @@ export interface GetAccessTokenOptions {
   readonly signal?: AbortSignalLike;
 }
 
+/** A snapshot of what this window knows and does, for display and tests; it never carries a token. */
 export interface CoordinatorState {
   /** `unknown` until the store has been read (or a session announced) once. */
   readonly status: 'unknown' | 'signed-in' | 'signed-out';
@@ -44,6 +47,12 @@ export interface CoordinatorState {
   readonly refreshRequests: number;
 }
 
+/**
+ * The coordinator of one session (one provider account) in one window or process: it keeps
+ * the invariants of the design (one refresher per expiry, persist first, adopt before
+ * destroy) together with every other coordinator of the same session key and store.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
 export interface CoordinatorCore {
   /**
    * Resolves to an access token valid for at least `minValiditySeconds` (or the

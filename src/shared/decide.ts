@@ -21,6 +21,7 @@ export interface Need {
 /** What the record was read from: memory; the store, without the lock; the store, under the lock. */
 export type Vantage = 'memory' | 'store' | 'lock';
 
+/** Everything `decide` looks at: what a window knows at one vantage point, now. */
 export interface Situation<At extends Vantage = Vantage> {
   readonly record: StoredSession | undefined;
   readonly need: Need;
@@ -35,6 +36,7 @@ export interface Situation<At extends Vantage = Vantage> {
   readonly offline: boolean;
 }
 
+/** What to do next with what a window knows. */
 export type Decision =
   /** A token that meets the need: return it. */
   | { readonly do: 'use'; readonly token: string }
@@ -104,6 +106,7 @@ export interface Recovery {
   readonly backoffUntil?: number;
 }
 
+/** A refresh request that was sent, as `judge` needs to know it. */
 export interface Sent {
   /** The record whose refresh token was sent; its `refreshInFlight` is the marker from before this send. */
   readonly session: ActiveSession;
@@ -117,6 +120,7 @@ export interface Sent {
   readonly offline: boolean;
 }
 
+/** What to do about a refresh request's outcome. */
 export type Verdict =
   /** I3: compare-and-set from the sent generation to `next`, then announce it. */
   | { readonly do: 'store'; readonly next: ActiveSession }

@@ -52,6 +52,7 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
 } as const;
 
+/** One of the stable codes above. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** What a provider said when it refused a request, kept on the error as it was answered. */
@@ -86,6 +87,7 @@ export class TokenHerdError extends Error implements ProviderAnswer {
   }
 }
 
+/** Whether `value` is one of the stable codes (for codes that crossed IPC or structured clone). */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ErrorCode, value);
 }

@@ -10,6 +10,10 @@ import type { ErrorCode } from './errors.js';
  */
 export type SessionChange = 'signed-in' | 'rotated' | 'adopted' | 'signed-out' | 'expired';
 
+/**
+ * What a coordinator reports to `subscribe`d listeners. `refresh-failed` follows only a
+ * `refresh-started` of the same window; `session-changed` only a change of what the window holds.
+ */
 export type TokenHerdEvent =
   | {
       readonly type: 'session-changed';
@@ -30,4 +34,5 @@ export type TokenHerdEvent =
       readonly willRetry: boolean;
     };
 
+/** A listener of `subscribe`; one that throws is reported and does not stop the others. */
 export type TokenHerdListener = (event: TokenHerdEvent) => void;

@@ -17,6 +17,7 @@ export interface Lifetime {
   end(): boolean;
 }
 
+/** A lifetime whose `sleep` runs on `clock`. */
 export function createLifetime(clock: Clock): Lifetime {
   const controller = createAbortController();
   const closedError = (): TokenHerdError => new TokenHerdError(ErrorCode.CLOSED, 'The token coordinator is closed');

@@ -7,6 +7,7 @@ import type { Clock, LockPort } from './ports.js';
 import type { Look } from './refresh.js';
 import type { SessionView } from './session-view.js';
 
+/** What the lock wait runs on. */
 export interface LockWaitPorts {
   readonly lock: LockPort;
   /** The session's lock name, the same in every window. */
@@ -19,6 +20,7 @@ export interface LockWaitPorts {
   readonly emit: (event: TokenHerdEvent) => void;
 }
 
+/** A window's place in the queue for the session's refresh lock. */
 export interface LockWait {
   /**
    * I1: runs `work` holding the session's lock. The wait is bounded by `timeoutMs`
@@ -30,6 +32,7 @@ export interface LockWait {
   holds(): boolean;
 }
 
+/** The lock wait of one window. */
 export function createLockWait({ lock, name, timeoutMs, clock, lifetime, view, look, emit }: LockWaitPorts): LockWait {
   let holding = false;
   return {

@@ -12,8 +12,13 @@ import { MAX_EXPIRES_IN_SECONDS, MAX_TOKEN_LENGTH, type StoredSession } from './
  * doubts a message, re-reads it.
  */
 export const MESSAGE_VERSION = 2;
+/** The longest session key: it names a lock, a channel and a stored record. */
 export const MAX_SESSION_KEY_LENGTH = 256;
 
+/**
+ * I4: what crosses the channel when a session changes: its key, generation and, for an
+ * active session, the access token and its expiry. Never the refresh token.
+ */
 export interface SessionChangedMessage {
   readonly v: typeof MESSAGE_VERSION;
   readonly type: 'session-changed';

@@ -19,6 +19,7 @@ export interface ChannelPort {
   close(): void;
 }
 
+/** A compare-and-set's outcome: written, or refused with what the store holds instead. */
 export type CompareAndSetResult = { readonly ok: true } | { readonly ok: false; readonly current: StoredSession | undefined };
 
 /** Durable storage of one record per session key. */
@@ -39,8 +40,10 @@ export interface SessionStore {
   close(): void;
 }
 
+/** A timer of the `Clock`, opaque to the core. */
 export type TimerHandle = unknown;
 
+/** I9: the local clock, read only for durations from receipt, and its timers. */
 export interface Clock {
   /** Milliseconds on the local wall clock. Only differences between readings matter. */
   now(): number;
@@ -77,6 +80,10 @@ export type RefreshOutcome =
    */
   | { readonly kind: 'transient'; readonly reason: string; readonly answered: boolean; readonly retryAfterMs?: number };
 
+/**
+ * The provider's token endpoint, for the refresh_token grant.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
 export interface TokenEndpoint {
   /** Sends one refresh_token grant. Rejects only when `signal` aborts or the network fails. */
   refresh(refreshToken: string, options: { signal: AbortSignalLike }): Promise<RefreshOutcome>;

@@ -22,6 +22,7 @@ export interface Progress {
 /** `decide` at a vantage point, now, with this window's offline state and the operation's progress. */
 export type Look = <At extends Vantage>(at: At, record: StoredSession | undefined, need: Need, progress?: Progress) => DecisionAt<At>;
 
+/** What the refresh operation runs on. */
 export interface RefreshPorts {
   readonly settings: ResolvedSettings;
   readonly view: SessionView;
@@ -34,6 +35,7 @@ export interface RefreshPorts {
   readonly emit: (event: TokenHerdEvent) => void;
 }
 
+/** A window's refresh operations, run one at a time under the session's lock. */
 export interface Refresher {
   /**
    * Under the lock: read, decide, act, until the need is met or the session ends.
@@ -49,6 +51,10 @@ export interface Refresher {
 const providerFields = (refusal: ProviderRefusal | undefined) =>
   refusal && { error: refusal.error, ...(refusal.description !== undefined && { error_description: refusal.description }), ...(refusal.status !== undefined && { status: refusal.status }) };
 
+/**
+ * The refresh operation of one window.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token rotation and reuse detection)
+ */
 export function createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random, emit }: RefreshPorts): Refresher {
   let requests = 0;
 

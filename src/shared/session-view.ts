@@ -36,6 +36,7 @@ export interface SessionView {
   close(): void;
 }
 
+/** What the session view runs on; `emit` reports `session-changed`. */
 export interface SessionViewPorts {
   readonly sessionKey: string;
   readonly store: SessionStore;
@@ -59,6 +60,7 @@ function changeOf(record: StoredSession | undefined): SessionChange {
   return record.cause === 'signed-in' ? 'signed-in' : 'adopted';
 }
 
+/** The session view of one window, empty until its first read. */
 export function createSessionView({ sessionKey, store, channel, clock, lifetime, emit }: SessionViewPorts): SessionView {
   const watchers = new Set<() => void>();
   let memory: StoredSession | undefined;

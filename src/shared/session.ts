@@ -53,11 +53,14 @@ export type StoredSession =
       readonly updatedAt: number;
     };
 
+/** A stored record of a signed-in session. */
 export type ActiveSession = Extract<StoredSession, { state: 'active' }>;
 
 /** Bounds that reject absurd provider data (RFC 6749 section 5.1 gives none). */
 export const MAX_TOKEN_LENGTH = 16_384;
+/** The longest `expires_in` accepted from a token response: anything longer is a malformed answer. */
 export const MAX_EXPIRES_IN_SECONDS = 366 * 24 * 3600;
+/** The longest `refresh_token_expires_in` accepted (GitHub sends about 6 months). */
 export const MAX_REFRESH_EXPIRES_IN_SECONDS = 10 * 366 * 24 * 3600;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

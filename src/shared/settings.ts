@@ -36,6 +36,7 @@ export interface CoordinatorSettings {
   };
 }
 
+/** `CoordinatorSettings` checked and with every default filled in: what the core takes. */
 export interface ResolvedSettings {
   readonly sessionKey: string;
   readonly refreshLeewaySeconds: number;
@@ -46,6 +47,7 @@ export interface ResolvedSettings {
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
 
+/** The error of an option that failed validation (INVALID_OPTIONS). */
 export function invalidOption(message: string): TokenHerdError {
   return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
 }
@@ -59,6 +61,10 @@ export function numberOption(name: string, value: unknown, fallback: number, min
   return value;
 }
 
+/**
+ * Checks `settings` and fills in the defaults, once, for `createCoordinatorCore`.
+ * @throws INVALID_OPTIONS naming the first option that fails
+ */
 export function resolveSettings(settings: CoordinatorSettings): ResolvedSettings {
   if (typeof settings !== 'object' || settings === null) throw invalidOption('options must be an object');
   const { sessionKey } = settings;
