@@ -3,7 +3,7 @@ import { expect, test, SESSION_KEY } from './support/fixtures.js';
 import { readRecord } from './support/idb.js';
 
 const LOCK = `tokenherd:${SESSION_KEY}`;
-type Stored = { generation: number; state: string; tokens: { accessToken: string; refreshToken: string }; backoffUntil?: number };
+type Stored = { generation: number; state: string; tokens: { accessToken: string; refreshToken: string }; backoff?: { since: number; ms: number } };
 
 const stored = (page: Page) => page.evaluate(readRecord, SESSION_KEY) as Promise<Stored>;
 const token = (page: Page) => page.evaluate(() => window.tokenherdDemo.token());
@@ -46,8 +46,10 @@ test.describe('transient failures (scenarios 10, 11)', () => {
     expect(gateway!.stats().refreshRequests).toBe(2);
     const record = await stored(pages[0]!);
     expect(record).toMatchObject({ state: 'active', generation: 1 });
-    expect(record.backoffUntil).toBeGreaterThan(Date.now());
-    const later = await Promise.all(pages.map((page) => page.evaluate((at) => window.tokenherdDemo.tokenAt(at), record.backoffUntil! + 1)));
+    expect(record.backoff).toMatchObject({ ms: 2_000 });
+    const backoffUntil = record.backoff!.since + record.backoff!.ms;
+    expect(backoffUntil).toBeGreaterThan(Date.now());
+    const later = await Promise.all(pages.map((page) => page.evaluate((at) => window.tokenherdDemo.tokenAt(at), backoffUntil + 1)));
     expect(new Set(later.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
     expect(later[0]).toMatchObject({ ok: true });
     expect(gateway!.stats()).toMatchObject({ refreshRequests: 3, consumed: 1, grantsRevoked: 0 });

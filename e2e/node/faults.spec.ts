@@ -127,7 +127,8 @@ test('PostgreSQL, provider down (503, then Retry-After) through the gateway: one
       expect(gateway.stats()).toMatchObject({ refreshRequests: 2, forwarded: 0 });
       const stored = await backend.store.read(sessionKey);
       expect(stored).toMatchObject({ state: 'active', generation: 1 });
-      const backoffUntil = stored?.state === 'active' ? stored.backoffUntil : undefined;
+      const backoff = stored?.state === 'active' ? stored.backoff : undefined;
+      const backoffUntil = backoff && backoff.since + backoff.ms;
       expect(backoffUntil).toBeGreaterThan(Date.now());
       // Once the provider's wait is over, one refresh serves every replica.
       await untilTime(backoffUntil! + 1);

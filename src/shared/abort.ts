@@ -24,6 +24,13 @@ export function createAbortController(): AbortControllerLike {
   return new AbortControllerImpl();
 }
 
+/** Whether `value` has the shape of an AbortSignal (checked before anything waits on it). */
+export function isAbortSignal(value: unknown): value is AbortSignalLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const signal = value as Partial<Record<keyof AbortSignalLike, unknown>>;
+  return typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function';
+}
+
 /** Runs `onAbort` once when `signal` aborts (at once if it already has); returns the disposer. */
 export function onAbort(signal: AbortSignalLike | undefined, onAbort: (reason: unknown) => void): () => void {
   if (!signal) return () => {};

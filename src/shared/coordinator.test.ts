@@ -393,7 +393,7 @@ test.describe('adopt, do not destroy (I5)', () => {
     expect(world.provider.stats.requests).toBe(1);
   });
 
-  test('an adopted generation that is refused too ends in SESSION_EXPIRED, not a loop', async ({ createWorld }) => {
+  test('an adopted generation that is refused too ends in TRANSIENT with the stored session kept, not a loop', async ({ createWorld }) => {
     const world = createWorld({ reuse: 'reject' });
     const [a] = await world.signedIn({});
     world.expire();
@@ -409,8 +409,10 @@ test.describe('adopt, do not destroy (I5)', () => {
         updatedAt: world.clock.now(),
       });
     });
-    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    // SESSION_EXPIRED means the store says so; here it holds the newest outside rotation.
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('kept changing') });
     expect(world.provider.stats.requests).toBe(2);
+    expect(world.store.raw(KEY)).toMatchObject({ state: 'active', generation, tokens: { accessToken: `outside-${generation}` } });
   });
 });
 
@@ -449,7 +451,7 @@ test.describe('transient is not fatal (I6)', () => {
     await world.settle();
     world.clock.advanceToNext();
     await expect(failing).rejects.toMatchObject({ code: ErrorCode.TRANSIENT });
-    expect(world.store.raw(KEY)).toMatchObject({ tokens, generation, backoffUntil: world.clock.now() + 60_000 });
+    expect(world.store.raw(KEY)).toMatchObject({ tokens, generation, backoff: { since: world.clock.now(), ms: 60_000 } });
     expect(a.getState()).toMatchObject({ status: 'signed-in', holdsLock: false });
     // The breaker is shared through the store: no window sends during the provider's Retry-After.
     await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('asked to wait') });
@@ -615,13 +617,20 @@ test.describe('lost responses and recovery', () => {
     expect(listeners.size).toBe(0);
   });
 
-  test('a refresh token past its refresh_token_expires_in is not sent', async ({ createWorld }) => {
+  test('a refresh token past its refresh_token_expires_in on the local clock is still sent once: the provider decides (I11)', async ({ createWorld }) => {
     const world = createWorld();
-    const a = world.open();
+    const [a, b] = [world.open(), world.open()];
     await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 3600 });
-    world.clock.advance(3600 * 1000);
-    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED, message: expect.stringContaining('refresh token has expired') });
-    expect(world.provider.stats.requests).toBe(0);
+    // The local clock runs 40 days fast for a moment; the provider still accepts the token.
+    world.clock.advance(40 * 24 * 3600 * 1000);
+    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    expect(world.provider.stats.requests).toBe(1);
+    // When the provider does refuse it, the session ends, once, for every window.
+    world.expire();
+    world.provider.script({ kind: 'rejected', error: 'invalid_grant', status: 400 });
+    await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    await expect(b.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
+    expect(world.provider.stats.requests).toBe(2);
   });
 });
 
@@ -711,6 +720,18 @@ test.describe('sign-in and sign-out against other writers', () => {
 });
 
 test.describe('bad input', () => {
+  test('a signal that is not an AbortSignal is INVALID_OPTIONS before anything starts', async ({ createWorld }) => {
+    const world = createWorld();
+    const [a] = await world.signedIn({});
+    world.expire();
+    for (const signal of [{}, 'abort', { aborted: false }]) {
+      await expect(a.getAccessToken({ signal } as never)).rejects.toMatchObject({ code: ErrorCode.INVALID_OPTIONS, message: expect.stringContaining('signal') });
+    }
+    await world.settle();
+    expect(world.provider.stats.requests).toBe(0);
+    expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
+  });
+
   test('invalid token responses are refused with INVALID_TOKEN_RESPONSE and the store is unchanged', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
@@ -749,7 +770,8 @@ test.describe('errors', () => {
   test('refresh-failed follows only a request that was sent', async ({ createWorld }) => {
     const world = createWorld();
     const a = world.open();
-    await a.setSession({ ...world.provider.signIn(), refresh_token_expires_in: 60 });
+    // No refresh token: when the access token expires the session ends without a request.
+    await a.setSession({ access_token: 'at-only', token_type: 'Bearer', expires_in: 60 });
     world.clock.advance(60_000);
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });

@@ -1,4 +1,4 @@
-import { onAbort, type AbortSignalLike } from './abort.js';
+import { isAbortSignal, onAbort, type AbortSignalLike } from './abort.js';
 import { decide, type Need } from './decide.js';
 import { ErrorCode, TokenHerdError } from './errors.js';
 import type { TokenHerdEvent, TokenHerdListener } from './events.js';
@@ -153,6 +153,9 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
         operations.delete(operation);
       }),
     };
+    // Every caller of it may have left (aborted): its failure then has nobody to reach, and
+    // must not surface as an unhandled rejection (which ends a Node process).
+    operation.result.catch(() => {});
     operations.add(operation);
     return operation.result;
   }
@@ -169,6 +172,8 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     if (typeof options !== 'object' || options === null) throw invalidOption('getAccessToken options must be an object');
     const { forceRefresh = false } = options;
     if (typeof forceRefresh !== 'boolean') throw invalidOption(`forceRefresh must be a boolean, got ${JSON.stringify(forceRefresh)}`);
+    const { signal } = options;
+    if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('signal must be an AbortSignal');
     const seconds = numberOption('minValiditySeconds', options.minValiditySeconds, settings.refreshLeewaySeconds, 0, 86_400);
     return { need: { minValidityMs: seconds * 1000 }, force: forceRefresh };
   }

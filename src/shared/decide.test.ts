@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { decide, judge, markerFor, type Need, type Sent, type Situation } from './decide.js';
 import { ErrorCode } from './errors.js';
 import type { RefreshOutcome } from './ports.js';
-import type { ActiveSession, StoredSession } from './session.js';
+import { MAX_BACKOFF_MS, type ActiveSession, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderProfile } from './settings.js';
 
 const NOW = 1_700_000_000_000;
@@ -57,16 +57,25 @@ test.describe('decide: one row per rule', () => {
       { do: 'expire', session: withoutRefreshToken, reason: expect.stringContaining('no refresh token') },
     ],
     [
-      'a refresh token past refresh_token_expires_in is not sent: the session expires',
+      'I11: a refresh token past refresh_token_expires_in on the local clock is still sent: the provider decides',
       at('lock', expired({}, { refreshExpiresAt: NOW })),
-      { do: 'expire', session: expired({}, { refreshExpiresAt: NOW }), reason: expect.stringContaining('refresh token has expired') },
+      { do: 'refresh', session: expired({}, { refreshExpiresAt: NOW }), refreshToken: 'rt-4' },
     ],
     [
       'I6: a provider that asked everyone to wait is not asked again before then',
-      at('lock', expired({ backoffUntil: NOW + 5_000 })),
+      at('lock', expired({ backoff: { since: NOW - 1_000, ms: 6_000 } })),
       { do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.stringContaining('5000 ms') },
     ],
-    ['I6: the backoff is over: refresh', at('lock', expired({ backoffUntil: NOW })), { do: 'refresh', session: expired({ backoffUntil: NOW }), refreshToken: 'rt-4' }],
+    [
+      'I6: the backoff is over: refresh',
+      at('lock', expired({ backoff: { since: NOW - 6_000, ms: 6_000 } })),
+      { do: 'refresh', session: expired({ backoff: { since: NOW - 6_000, ms: 6_000 } }), refreshToken: 'rt-4' },
+    ],
+    [
+      'I11: a clock set back before the backoff began cannot stretch it: refresh',
+      at('lock', expired({ backoff: { since: NOW + 3_600_000, ms: 60_000 } })),
+      { do: 'refresh', session: expired({ backoff: { since: NOW + 3_600_000, ms: 60_000 } }), refreshToken: 'rt-4' },
+    ],
     ['I6: offline, with the probe spent: no request', at('lock', expired(), { offline: true }), { do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.stringContaining('Offline') }],
     [
       'I5: one adoption after a refusal, then a refresh of what was adopted',
@@ -74,9 +83,9 @@ test.describe('decide: one row per rule', () => {
       { do: 'refresh', session: expired(), refreshToken: 'rt-4' },
     ],
     [
-      'I5: a second adoption after a refusal ends the session: no loops',
+      'I5: a second adoption after a refusal ends the operation, not the session the store holds: no loops',
       at('lock', expired(), { adoptions: 2, refused: true }),
-      { do: 'fail', code: ErrorCode.SESSION_EXPIRED, reason: expect.stringContaining('adopted from storage too') },
+      { do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.stringContaining('kept changing') },
     ],
     [
       'a store that keeps changing without a refusal ends the operation as TRANSIENT',
@@ -148,11 +157,13 @@ test.describe('judge: what a response means', () => {
       recovery: { refreshInFlight: earlier },
       refusal,
     });
+  });
+
+  test('a 2xx that cannot be used keeps the marker, whether its body is not JSON or fails validation: the provider may have rotated', () => {
     expect(judge({ kind: 'invalid-response', reason: 'HTML' }, sent(), settings(), 0)).toEqual({
       do: 'fail',
       code: ErrorCode.INVALID_TOKEN_RESPONSE,
       reason: expect.stringContaining('HTML'),
-      recovery: {},
     });
   });
 
@@ -167,9 +178,18 @@ test.describe('judge: what a response means', () => {
       do: 'fail',
       code: ErrorCode.TRANSIENT,
       reason: expect.any(String),
-      recovery: { backoffUntil: NOW + 800 },
+      recovery: { backoff: { since: NOW, ms: 800 } },
     });
-    expect(judge(transient(true, 60_000), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'fail', recovery: { backoffUntil: NOW + 60_000 } });
+    expect(judge(transient(true, 60_000), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'fail', recovery: { backoff: { since: NOW, ms: 60_000 } } });
+  });
+
+  test('I11: Retry-After is cut to MAX_BACKOFF_MS, and one that is not a finite number waits that long, never for ever', () => {
+    for (const retryAfterMs of [365 * 24 * 3_600_000, Number.POSITIVE_INFINITY, Number.NaN]) {
+      expect(judge(transient(true, retryAfterMs), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({
+        do: 'fail',
+        recovery: { backoff: { since: NOW, ms: MAX_BACKOFF_MS } },
+      });
+    }
   });
 
   test('I6: offline, a failure sets no shared backoff (the request never left the machine)', () => {

@@ -7,7 +7,7 @@
  */
 import { ErrorCode } from './errors.js';
 import type { ProviderRefusal, RefreshOutcome } from './ports.js';
-import { freshAccessToken, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
+import { MAX_BACKOFF_MS, freshAccessToken, isWaiting, parseTokenResponse, type ActiveSession, type Backoff, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** What a caller needs. */
@@ -83,18 +83,16 @@ export function decide({ record, need, at, now, adoptions, refused, offline }: S
   if (record?.state !== 'active') return unusable(record);
   // I1: only the lock holder refreshes. I7: an expired access token with a refresh token is refreshed, not signed out.
   if (at === 'store') return { do: 'lock' };
-  // I5: at most one adoption round.
-  if (adoptions > MAX_ADOPTIONS) {
-    return refused
-      ? { do: 'fail', code: ErrorCode.SESSION_EXPIRED, reason: 'The provider rejected the refresh token, and then the newer one adopted from storage too' }
-      : { do: 'fail', code: ErrorCode.TRANSIENT, reason: 'The stored session kept changing during the refresh; try again' };
-  }
-  const { refreshToken, refreshExpiresAt } = record.tokens;
+  // I5: at most one adoption round. The store still holds an active session (someone else
+  // keeps rotating it), so this is no SESSION_EXPIRED, which means the store says so.
+  if (adoptions > MAX_ADOPTIONS) return { do: 'fail', code: ErrorCode.TRANSIENT, reason: 'The stored session kept changing during the refresh; try again' };
+  const { refreshToken } = record.tokens;
   if (refreshToken === undefined) return { do: 'expire', session: record, reason: 'The access token expired and the session has no refresh token: sign in again' };
-  if (refreshExpiresAt !== undefined && refreshExpiresAt <= now) return { do: 'expire', session: record, reason: 'The refresh token has expired: sign in again' };
+  // I11: a refresh token that looks expired on the local clock is still sent: the provider decides.
   // I6: a breaker shared through the store, and one probe while offline.
-  if (record.backoffUntil !== undefined && record.backoffUntil > now) {
-    return { do: 'fail', code: ErrorCode.TRANSIENT, reason: `The provider asked to wait: no refresh for ${record.backoffUntil - now} ms` };
+  const { backoff } = record;
+  if (isWaiting(backoff, now)) {
+    return { do: 'fail', code: ErrorCode.TRANSIENT, reason: `The provider asked to wait: no refresh for ${backoff.since + backoff.ms - now} ms` };
   }
   if (offline) return { do: 'fail', code: ErrorCode.TRANSIENT, reason: 'Offline: no refresh until the network is back' };
   return { do: 'refresh', session: record, refreshToken };
@@ -103,7 +101,7 @@ export function decide({ record, need, at, now, adoptions, refused, offline }: S
 /** The recovery fields to write back to the record sent; absent: leave the marker of the send in place. */
 export interface Recovery {
   readonly refreshInFlight?: RefreshInFlight;
-  readonly backoffUntil?: number;
+  readonly backoff?: Backoff;
 }
 
 /** A refresh request that was sent, as `judge` needs to know it. */
@@ -128,6 +126,11 @@ export type Verdict =
   | { readonly do: 'expire'; readonly reason: string; readonly refusal: ProviderRefusal }
   | { readonly do: 'retry'; readonly delayMs: number; readonly reason: string; readonly recovery?: Recovery }
   | { readonly do: 'fail'; readonly code: ErrorCode; readonly reason: string; readonly recovery?: Recovery; readonly refusal?: ProviderRefusal };
+
+/** I11: a wait a provider asked for, cut to MAX_BACKOFF_MS; anything not a finite number is the longest wait. */
+function capWait(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_BACKOFF_MS) : MAX_BACKOFF_MS;
+}
 
 /** The marker to write before sending the refresh token of `session` at `now`. */
 export function markerFor(session: ActiveSession, now: number): RefreshInFlight {
@@ -183,24 +186,27 @@ export function judge(outcome: RefreshOutcome, sent: Sent, settings: Pick<Resolv
       };
     }
     case 'invalid-response':
-      return { do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: `Invalid token response: ${outcome.reason}`, recovery: restored };
+      // A success status the body of which cannot be used: as with a token body that fails
+      // validation, the provider may have rotated, so the marker of this send stays.
+      return { do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: `Invalid token response: ${outcome.reason}` };
     case 'transient': {
       const { profile, retry } = settings;
+      const retryAfterMs = outcome.retryAfterMs === undefined ? undefined : capWait(outcome.retryAfterMs);
       const reason = `Refresh failed transiently: ${outcome.reason}`;
       // Unanswered, the provider may have rotated the token: the marker of this send stays.
       const recovery = outcome.answered ? { recovery: restored } : {};
       // Resending after an unknown outcome is a reuse if the lost response carried a rotation:
       // only a provider that tolerates reuse (within its grace window) makes that safe.
       const safe = outcome.answered || !profile.rotates || now - marker.since < profile.reuseGraceMs;
-      const patient = outcome.retryAfterMs === undefined || outcome.retryAfterMs <= retry.maxDelayMs;
+      const patient = retryAfterMs === undefined || retryAfterMs <= retry.maxDelayMs;
       if (safe && patient && attempt < retry.attempts) {
         const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        return { do: 'retry', delayMs: Math.max(outcome.retryAfterMs ?? 0, random * ceiling), reason, ...recovery };
+        return { do: 'retry', delayMs: Math.max(retryAfterMs ?? 0, random * ceiling), reason, ...recovery };
       }
       if (outcome.answered && !sent.offline) {
         // The provider asked everyone to wait: no window sends before then.
-        const wait = outcome.retryAfterMs ?? Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
-        return { do: 'fail', code: ErrorCode.TRANSIENT, reason, recovery: { ...restored, backoffUntil: now + wait } };
+        const ms = retryAfterMs ?? Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+        return { do: 'fail', code: ErrorCode.TRANSIENT, reason, recovery: { ...restored, backoff: { since: now, ms } } };
       }
       return { do: 'fail', code: ErrorCode.TRANSIENT, reason, ...recovery };
     }

@@ -140,7 +140,7 @@ export function createSessionView({ sessionKey, store, channel, clock, lifetime,
     },
 
     async annotate(session, recovery) {
-      const { refreshInFlight: _marker, backoffUntil: _backoff, ...record } = session;
+      const { refreshInFlight: _marker, backoff: _backoff, ...record } = session;
       const order = ++started;
       const result = await storeCall(() => store.compareAndSet(sessionKey, session.generation, { ...record, ...recovery }));
       if (!result.ok) apply(result.current, changeOf(result.current), order);

@@ -27,6 +27,20 @@ export interface RefreshInFlight {
   readonly unknownSends: number;
 }
 
+/** The longest wait a provider can impose (`Retry-After`, backoff): a longer one is cut to this. */
+export const MAX_BACKOFF_MS = 10 * 60_000;
+
+/**
+ * I11, durations, not instants: a wait is stored as when it began and how long it
+ * lasts, so a clock set back cannot stretch it (before `since`, it is over).
+ */
+export interface Backoff {
+  /** When the provider's answer arrived, on the local clock. */
+  readonly since: number;
+  /** How long to wait, at most MAX_BACKOFF_MS. */
+  readonly ms: number;
+}
+
 /**
  * The one stored record of a session key. `generation` only grows: every write
  * (sign-in, rotation, sign-out, expiry) is a compare-and-set from the previous
@@ -41,8 +55,8 @@ export type StoredSession =
       readonly tokens: TokenSet;
       readonly updatedAt: number;
       readonly refreshInFlight?: RefreshInFlight;
-      /** The provider asked to wait (5xx, 429): no window sends before this time. Shared through the store. */
-      readonly backoffUntil?: number;
+      /** The provider asked to wait (5xx, 429): shared through the store, so no window sends until it is over. */
+      readonly backoff?: Backoff;
     }
   | {
       /** A tombstone: it keeps the generation so that no late refresh can resurrect the session. */
@@ -111,7 +125,7 @@ export function isStoredSession(value: unknown): value is StoredSession {
   if (typeof updatedAt !== 'number') return false;
   if (state === 'signed-out') return cause === 'signed-out' || cause === 'expired';
   if (state !== 'active' || (cause !== 'signed-in' && cause !== 'rotated')) return false;
-  const { tokens, refreshInFlight, backoffUntil } = value;
+  const { tokens, refreshInFlight, backoff } = value;
   return (
     isRecord(tokens) &&
     isToken(tokens['accessToken']) &&
@@ -120,8 +134,13 @@ export function isStoredSession(value: unknown): value is StoredSession {
     isOptional(tokens['refreshExpiresAt'], isTime) &&
     isOptional(tokens['scope'], (v) => typeof v === 'string') &&
     isOptional(refreshInFlight, (v) => isRecord(v) && isTime(v['since']) && Number.isSafeInteger(v['unknownSends'])) &&
-    isOptional(backoffUntil, isTime)
+    isOptional(backoff, (v) => isRecord(v) && isTime(v['since']) && typeof v['ms'] === 'number' && v['ms'] >= 0 && v['ms'] <= MAX_BACKOFF_MS)
   );
+}
+
+/** Whether `backoff` forbids a refresh at `now`: only between its start and its end on the local clock. */
+export function isWaiting(backoff: Backoff | undefined, now: number): backoff is Backoff {
+  return backoff !== undefined && backoff.since <= now && now < backoff.since + backoff.ms;
 }
 
 /** The access token if it stays valid for more than `minValidityMs` from `now`. */
