@@ -1,10 +1,11 @@
 /**
  * The app window's side of the Electron shell, on the bridge the app preload
- * exposes (`window.tokenherdDesktop`, see src/shared/ipc-contract.ts). Nothing
+ * exposes (`window.tokenherdDesktop`, see ./ipc-contract.ts). Nothing
  * here imports Electron: in a plain browser the bridge is simply absent.
  */
 import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from './ipc-contract.js';
-import { TokenHerdError, ErrorCode, errorCodeOf } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode, ipcErrorCodeOf } from './errors.js';
 import type { Sealer } from '../oauth/sealed-store.js';
 
 /** What the token broker needs of a coordinator: a `TokenCoordinator` (or `CoordinatorCore`) is one. */
@@ -62,7 +63,7 @@ export async function answerTokenQuery(coordinator: AccessTokenSource, query: To
     });
     return { ok: true, accessToken };
   } catch (error) {
-    const code = errorCodeOf(error) ?? ErrorCode.INTERNAL;
+    const code = ipcErrorCodeOf(error) ?? DesktopErrorCode.INTERNAL;
     return { ok: false, code, message: (error instanceof Error ? error.message : String(error)).slice(0, 1000) };
   }
 }

@@ -5,6 +5,7 @@
  */
 export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap, type AccessTokenSource } from './bridge.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export { DesktopErrorCode } from './errors.js';
 export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from '../oauth/sealed-store.js';
 export type {
   BrokerAnswer,

@@ -6,13 +6,14 @@
  *
  * Every response is an {@link IpcResult}: errors cross IPC and structured clone
  * without their class, so they travel as `{ ok: false, code, message }` and
- * callers branch on `code`.
+ * callers branch on `code`, one of the core's `ErrorCode` or the shell's
+ * `DesktopErrorCode` (./errors.ts).
  */
-import { isErrorCode, type ErrorCode } from '../shared/errors.js';
 import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
 import { MAX_TOKEN_LENGTH } from '../shared/session.js';
+import { isIpcErrorCode, type IpcErrorCode } from './errors.js';
 
-export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string };
 
 /** What the main process asks an app window's coordinator for. */
 export interface TokenQuery {
@@ -29,7 +30,7 @@ export interface BrokerRequest extends TokenQuery {
 /** An app window's answer. By construction it can carry an access token, never a refresh token. */
 export type BrokerAnswer =
   | { readonly ok: true; readonly accessToken: string }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+  | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string };
 
 export type BrokerAnswerMessage = BrokerAnswer & { readonly id: string };
 
@@ -141,7 +142,7 @@ export function isBrokerAnswerMessage(value: unknown): value is BrokerAnswerMess
   if (typeof value !== 'object' || value === null) return false;
   return (value as { ok?: unknown }).ok === true
     ? exact(value, { id: matches(ID), ok: boolean, accessToken: string(MAX_TOKEN_LENGTH) })
-    : exact(value, { id: matches(ID), ok: boolean, code: isErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
+    : exact(value, { id: matches(ID), ok: boolean, code: isIpcErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
 }
 
 /** Request validators, one per channel: the main process refuses anything they reject. */
@@ -174,7 +175,7 @@ export function isIpcResult(value: unknown): value is IpcResult<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const { ok } = value as { ok?: unknown };
   if (ok === true) return Object.hasOwn(value, 'value');
-  return ok === false && exact(value, { ok: boolean, code: isErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
+  return ok === false && exact(value, { ok: boolean, code: isIpcErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
 }
 
 /**

@@ -7,7 +7,8 @@
  * in the Chromium test.
  */
 import { PROVIDER_ID, type TokenQuery } from '../desktop/ipc-contract.js';
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
 import { allowlistOrigin, isLoopbackHttp, originOf } from './origins.js';
 
@@ -103,14 +104,14 @@ export function decideAuthorization(config: BrokerConfig, url: string): Authoriz
 
 export type ViewAccessDecision =
   | { readonly allowed: true; readonly provider: BrokerProvider }
-  | { readonly allowed: false; readonly code: typeof ErrorCode.NOT_ALLOWED | typeof ErrorCode.UNKNOWN_PROVIDER; readonly reason: string };
+  | { readonly allowed: false; readonly code: typeof DesktopErrorCode.NOT_ALLOWED | typeof DesktopErrorCode.UNKNOWN_PROVIDER; readonly reason: string };
 
 /** Whether a frame of `frameOrigin` (as the main process saw it, never as the page claims) may have `providerId`'s access token. */
 export function decideViewAccess(config: BrokerConfig, frameOrigin: string | undefined, providerId: string): ViewAccessDecision {
   const provider = config.providers.find((p) => p.id === providerId);
-  if (!provider) return { allowed: false, code: ErrorCode.UNKNOWN_PROVIDER, reason: `no provider ${providerId} is configured` };
+  if (!provider) return { allowed: false, code: DesktopErrorCode.UNKNOWN_PROVIDER, reason: `no provider ${providerId} is configured` };
   if (frameOrigin === undefined || !provider.viewOrigins.has(frameOrigin)) {
-    return { allowed: false, code: ErrorCode.NOT_ALLOWED, reason: `${frameOrigin ?? 'this frame'} may not have ${providerId}'s access token` };
+    return { allowed: false, code: DesktopErrorCode.NOT_ALLOWED, reason: `${frameOrigin ?? 'this frame'} may not have ${providerId}'s access token` };
   }
   return { allowed: true, provider };
 }
@@ -156,7 +157,7 @@ export function createTokenBroker(config: BrokerConfig, source: TokenSource): To
 
   function providerById(providerId: string): BrokerProvider {
     const provider = config.providers.find((p) => p.id === providerId);
-    if (!provider) throw new TokenHerdError(ErrorCode.UNKNOWN_PROVIDER, `no provider ${providerId} is configured`);
+    if (!provider) throw new TokenHerdError(DesktopErrorCode.UNKNOWN_PROVIDER, `no provider ${providerId} is configured`);
     return provider;
   }
 

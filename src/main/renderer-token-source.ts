@@ -8,7 +8,8 @@
  * (same session, so same Web Locks, BroadcastChannel and IndexedDB).
  */
 import { BROKER_REQUEST_CHANNEL, type BrokerAnswerMessage, type BrokerRequest, type IpcEvents, type TokenQuery } from '../desktop/ipc-contract.js';
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import type { TokenSource } from './broker.js';
 
 /** The part of Electron's `WebContents` the source uses. */
@@ -93,7 +94,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     const responder = pick(request.sessionKey);
     if (!responder) return;
     if (request.attempts >= maxAttempts) {
-      request.settle({ error: new TokenHerdError(ErrorCode.BROKER_TIMEOUT, `${request.attempts} app windows closed before answering; try again`) });
+      request.settle({ error: new TokenHerdError(DesktopErrorCode.BROKER_TIMEOUT, `${request.attempts} app windows closed before answering; try again`) });
       return;
     }
     request.attempts++;
@@ -120,7 +121,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
 
   return {
     requestToken(sessionKey, query) {
-      if (closed) return Promise.reject(new TokenHerdError('CLOSED', 'the token broker is closed'));
+      if (closed) return Promise.reject(new TokenHerdError(ErrorCode.CLOSED, 'the token broker is closed'));
       return new Promise<string>((resolve, reject) => {
         const request: Request = {
           sessionKey,
@@ -136,7 +137,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
           },
         };
         const timer = clock.setTimeout(
-          () => request.settle({ error: new TokenHerdError(ErrorCode.BROKER_TIMEOUT, `no app window answered within ${timeoutMs} ms`) }),
+          () => request.settle({ error: new TokenHerdError(DesktopErrorCode.BROKER_TIMEOUT, `no app window answered within ${timeoutMs} ms`) }),
           timeoutMs,
         );
         requests.add(request);
@@ -164,7 +165,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     isBusy: (responderId) => [...requests].some((r) => r.out?.responderId === responderId),
     close() {
       closed = true;
-      for (const request of [...requests]) request.settle({ error: new TokenHerdError('CLOSED', 'the token broker is closed') });
+      for (const request of [...requests]) request.settle({ error: new TokenHerdError(ErrorCode.CLOSED, 'the token broker is closed') });
       ready.clear();
     },
   };

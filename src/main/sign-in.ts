@@ -5,7 +5,8 @@
  * leaves the machine, and its URL (code and state) handed to the app window,
  * which exchanges the code with PKCE as a browser app would.
  */
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 
 /** Default redirect URI: loopback, no port; nothing listens there, the sign-in window intercepts it. */
 export const DEFAULT_SIGN_IN_REDIRECT = 'http://127.0.0.1/tokenherd-desktop/callback';
@@ -17,10 +18,10 @@ export const DEFAULT_SIGN_IN_REDIRECT = 'http://127.0.0.1/tokenherd-desktop/call
 export function checkAuthorizationUrl(authorizationUrl: string, issuerOrigin: string, redirectUri: string): URL {
   const url = URL.parse(authorizationUrl);
   if (!url || url.origin !== issuerOrigin) {
-    throw new TokenHerdError(ErrorCode.NOT_ALLOWED, `sign-in may only open the issuer ${issuerOrigin}`);
+    throw new TokenHerdError(DesktopErrorCode.NOT_ALLOWED, `sign-in may only open the issuer ${issuerOrigin}`);
   }
   if (url.searchParams.get('redirect_uri') !== redirectUri) {
-    throw new TokenHerdError(ErrorCode.NOT_ALLOWED, `redirect_uri must be ${redirectUri}`);
+    throw new TokenHerdError(DesktopErrorCode.NOT_ALLOWED, `redirect_uri must be ${redirectUri}`);
   }
   return url;
 }
