@@ -17,7 +17,7 @@ export interface AccessTokenSource {
  * The value of a bridge call's result.
  * @throws TokenHerdError with the code the main process answered
  */
-export function unwrap<T>(result: IpcResult<T>): T {
+export function valueOfIpcResult<T>(result: IpcResult<T>): T {
   if (result.ok) return result.value;
   throw new TokenHerdError(result.code, result.message);
 }
@@ -25,8 +25,8 @@ export function unwrap<T>(result: IpcResult<T>): T {
 /** The main process's keychain as the sealed store's port. */
 export function sealerFromBridge(bridge: Pick<DesktopAppBridge, 'seal' | 'unseal'>): Sealer {
   return {
-    seal: async (text) => unwrap(await bridge.seal(text)),
-    unseal: async (sealed) => unwrap(await bridge.unseal(sealed)),
+    seal: async (text) => valueOfIpcResult(await bridge.seal(text)),
+    unseal: async (sealed) => valueOfIpcResult(await bridge.unseal(sealed)),
   };
 }
 
@@ -43,7 +43,7 @@ export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>
     if (request.method !== 'POST') {
       throw new TypeError(`the token relay carries token endpoint POSTs only, not ${request.method} ${request.url}: set tokenEndpoint, so no discovery is needed`);
     }
-    const answer = unwrap(await bridge.relayTokenRequest({ url: request.url, body: await request.text() }));
+    const answer = valueOfIpcResult(await bridge.relayTokenRequest({ url: request.url, body: await request.text() }));
     if (!isRelayedTokenResponse(answer)) throw new TypeError('the token relay answered something that is not a token endpoint response');
     return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
