@@ -36,6 +36,7 @@ export function sealerFromBridge(bridge: Pick<DesktopAppBridge, 'seal' | 'unseal
  * whose token endpoint allows no CORS, with the client secret kept out of the
  * window. It carries POSTs only, so set `tokenEndpoint` (no discovery). A failure
  * of the relay rejects, as a network error would.
+ * @see RFC 6749 §6 (the refresh request it carries)
  */
 export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>): typeof fetch {
   return async (input, init) => {

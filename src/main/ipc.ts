@@ -8,6 +8,7 @@ export interface IpcMainLike<E> {
   removeHandler(channel: string): void;
 }
 
+/** What one channel's listener runs: the sender check, the handler, and where problems are reported. */
 export interface IpcHandler<C extends IpcChannel, E extends IpcEventLike> {
   /** Decides from the event alone (registration, frame, origin) whether this sender may use the channel. */
   readonly trust: (event: E) => boolean;

@@ -19,11 +19,13 @@ export interface ResponderLike {
   send(channel: typeof BROKER_REQUEST_CHANNEL, request: IpcEvents[typeof BROKER_REQUEST_CHANNEL]): void;
 }
 
+/** The timers the token source uses; tests pass a manual one. */
 export interface TimerClock {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
+/** Options of {@link createRendererTokenSource}, all optional. */
 export interface RendererTokenSourceOptions {
   /** Whole-request deadline, waiting for a window included. Default 60 000 (the coordinator's own lock and request timeouts are shorter). */
   readonly timeoutMs?: number;
@@ -35,6 +37,10 @@ export interface RendererTokenSourceOptions {
   readonly onChange?: () => void;
 }
 
+/**
+ * The broker's transport to the app windows. An answer counts only from the window
+ * its request was sent to, with that request's id; every request settles once.
+ */
 export interface RendererTokenSource extends TokenSource {
   /** The window's page serves (or stopped serving) token requests for `sessionKey`. */
   setReady(responder: ResponderLike, sessionKey: string, ready: boolean, role: 'window' | 'background'): void;
@@ -68,6 +74,7 @@ interface Request {
 let counter = 0;
 const defaultId = (): string => `${Date.now().toString(36)}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
+/** A token source over `tokenherd:broker-request` and `tokenherd:broker-answer` (see the module's comment). */
 export function createRendererTokenSource(options: RendererTokenSourceOptions = {}): RendererTokenSource {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 3;
@@ -171,6 +178,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
   };
 }
 
+/** What {@link planBackgroundWindow} asks of the main process. */
 export type BackgroundWindowAction = 'open' | 'close' | 'keep';
 
 /**

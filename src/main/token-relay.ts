@@ -13,6 +13,7 @@ import { DesktopErrorCode } from '../desktop/errors.js';
 import { MAX_TOKEN_RESPONSE_LENGTH, RELAYED_RESPONSE_HEADERS, type RelayedTokenRequest, type RelayedTokenResponse } from '../desktop/ipc-contract.js';
 import { isLoopbackHttp } from './origins.js';
 
+/** The relay's one target and the client secret it adds; checked by {@link parseTokenRelayConfig}. */
 export interface TokenRelayConfig {
   /** The one URL the relay sends to: https, or http on a loopback host (development). */
   readonly tokenEndpoint: string;
@@ -20,6 +21,7 @@ export interface TokenRelayConfig {
   readonly clientSecret?: string;
 }
 
+/** Options of {@link createTokenRelay}: the `fetch` and the deadline of the one request it sends. */
 export interface TokenRelayOptions {
   readonly fetch?: typeof fetch;
   /** The request is abandoned after this long; the window's own request timeout is usually shorter. Default 30 000. */
@@ -39,7 +41,10 @@ export function parseTokenRelayConfig(input: { tokenEndpoint: string; clientSecr
   return { tokenEndpoint: url.href, ...(input.clientSecret !== undefined && { clientSecret: input.clientSecret }) };
 }
 
-/** Returns the `tokenherd:token-request` handler: refuses anything but a refresh_token grant to the configured endpoint. */
+/**
+ * Returns the `tokenherd:token-request` handler: refuses anything but a refresh_token grant to the configured endpoint.
+ * @see RFC 6749 §6 (the refresh request), §2.3.1 (the client secret in the request body)
+ */
 export function createTokenRelay(config: TokenRelayConfig | undefined, options: TokenRelayOptions = {}): (request: RelayedTokenRequest) => Promise<RelayedTokenResponse> {
   const send = options.fetch ?? globalThis.fetch.bind(globalThis);
   const timeoutMs = options.timeoutMs ?? 30_000;
