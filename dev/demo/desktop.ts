@@ -16,7 +16,7 @@ import {
   relayedFetch,
   sealerFromBridge,
   serveTokenRequests,
-  unwrap,
+  valueOfIpcResult,
   type DesktopAppBridge,
   type IpcResult,
   type RelayedTokenRequest,
@@ -57,7 +57,7 @@ export function connectDesktop(params: URLSearchParams): DemoDesktop {
       sealer: sealerFromBridge(bridge),
       ...(params.get('relay') === '1' && { tokenEndpointFetch: relayedFetch(bridge) }),
       redirectUri: bridge.signInRedirectUri,
-      signIn: async (authorizationUrl) => new URL(unwrap(await bridge.signIn(authorizationUrl))),
+      signIn: async (authorizationUrl) => new URL(valueOfIpcResult(await bridge.signIn(authorizationUrl))),
       serve: (sessionKey, coordinator) => void serveTokenRequests(bridge, sessionKey, coordinator),
     };
   }

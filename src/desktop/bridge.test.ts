@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { startOAuthServer } from '../../dev/oauth-server.js';
 import { createTokenRelay } from '../main/token-relay.js';
 import { type IpcResult, type RelayedTokenRequest, type RelayedTokenResponse } from './ipc-contract.js';
-import { ErrorCode } from '../shared/errors.js';
+import { DesktopErrorCode } from './errors.js';
 import { relayedFetch } from './bridge.js';
 import { createTokenEndpoint } from '../oauth/token-endpoint.js';
 
@@ -40,8 +40,8 @@ test('relayedFetch carries POSTs only, passes the relay refusal on with its code
   await expect(relayedFetch({ relayTokenRequest: never })('https://issuer.example/.well-known/openid-configuration')).rejects.toThrow(/POSTs only.*set tokenEndpoint/);
 
   const post = { method: 'POST', body: 'grant_type=refresh_token&refresh_token=rt' };
-  const refusing: Relay = async () => ({ ok: false, code: ErrorCode.NOT_ALLOWED, message: 'the relay sends only to X' });
-  await expect(relayedFetch({ relayTokenRequest: refusing })('https://issuer.example/token', post)).rejects.toMatchObject({ code: ErrorCode.NOT_ALLOWED });
+  const refusing: Relay = async () => ({ ok: false, code: DesktopErrorCode.NOT_ALLOWED, message: 'the relay sends only to X' });
+  await expect(relayedFetch({ relayTokenRequest: refusing })('https://issuer.example/token', post)).rejects.toMatchObject({ code: DesktopErrorCode.NOT_ALLOWED });
 
   for (const value of [
     { status: 700, headers: {}, body: '' },

@@ -1,10 +1,11 @@
 /**
  * The app window's side of the Electron shell, on the bridge the app preload
- * exposes (`window.tokenherdDesktop`, see src/shared/ipc-contract.ts). Nothing
+ * exposes (`window.tokenherdDesktop`, see ./ipc-contract.ts). Nothing
  * here imports Electron: in a plain browser the bridge is simply absent.
  */
 import { isRelayedTokenResponse, type BrokerAnswer, type DesktopAppBridge, type IpcResult, type TokenQuery } from './ipc-contract.js';
-import { TokenHerdError, ErrorCode, errorCodeOf } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode, ipcErrorCodeOf } from './errors.js';
 import type { Sealer } from '../oauth/sealed-store.js';
 
 /** What the token broker needs of a coordinator: a `TokenCoordinator` (or `CoordinatorCore`) is one. */
@@ -16,7 +17,7 @@ export interface AccessTokenSource {
  * The value of a bridge call's result.
  * @throws TokenHerdError with the code the main process answered
  */
-export function unwrap<T>(result: IpcResult<T>): T {
+export function valueOfIpcResult<T>(result: IpcResult<T>): T {
   if (result.ok) return result.value;
   throw new TokenHerdError(result.code, result.message);
 }
@@ -24,8 +25,8 @@ export function unwrap<T>(result: IpcResult<T>): T {
 /** The main process's keychain as the sealed store's port. */
 export function sealerFromBridge(bridge: Pick<DesktopAppBridge, 'seal' | 'unseal'>): Sealer {
   return {
-    seal: async (text) => unwrap(await bridge.seal(text)),
-    unseal: async (sealed) => unwrap(await bridge.unseal(sealed)),
+    seal: async (text) => valueOfIpcResult(await bridge.seal(text)),
+    unseal: async (sealed) => valueOfIpcResult(await bridge.unseal(sealed)),
   };
 }
 
@@ -35,6 +36,7 @@ export function sealerFromBridge(bridge: Pick<DesktopAppBridge, 'seal' | 'unseal
  * whose token endpoint allows no CORS, with the client secret kept out of the
  * window. It carries POSTs only, so set `tokenEndpoint` (no discovery). A failure
  * of the relay rejects, as a network error would.
+ * @see RFC 6749 §6 (the refresh request it carries)
  */
 export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>): typeof fetch {
   return async (input, init) => {
@@ -42,7 +44,7 @@ export function relayedFetch(bridge: Pick<DesktopAppBridge, 'relayTokenRequest'>
     if (request.method !== 'POST') {
       throw new TypeError(`the token relay carries token endpoint POSTs only, not ${request.method} ${request.url}: set tokenEndpoint, so no discovery is needed`);
     }
-    const answer = unwrap(await bridge.relayTokenRequest({ url: request.url, body: await request.text() }));
+    const answer = valueOfIpcResult(await bridge.relayTokenRequest({ url: request.url, body: await request.text() }));
     if (!isRelayedTokenResponse(answer)) throw new TypeError('the token relay answered something that is not a token endpoint response');
     return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
@@ -62,7 +64,7 @@ export async function answerTokenQuery(coordinator: AccessTokenSource, query: To
     });
     return { ok: true, accessToken };
   } catch (error) {
-    const code = errorCodeOf(error) ?? ErrorCode.INTERNAL;
+    const code = ipcErrorCodeOf(error) ?? DesktopErrorCode.INTERNAL;
     return { ok: false, code, message: (error instanceof Error ? error.message : String(error)).slice(0, 1000) };
   }
 }

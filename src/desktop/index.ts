@@ -3,8 +3,9 @@
  * docs/electron.md). It talks to the main process only through the bridge the
  * app preload exposes (`window.tokenherdDesktop`); nothing here imports Electron.
  */
-export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, unwrap, type AccessTokenSource } from './bridge.js';
+export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, valueOfIpcResult, type AccessTokenSource } from './bridge.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export { DesktopErrorCode } from './errors.js';
 export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from '../oauth/sealed-store.js';
 export type {
   BrokerAnswer,

@@ -6,13 +6,19 @@
  *
  * Every response is an {@link IpcResult}: errors cross IPC and structured clone
  * without their class, so they travel as `{ ok: false, code, message }` and
- * callers branch on `code`.
+ * callers branch on `code`, one of the core's `ErrorCode` or the shell's
+ * `DesktopErrorCode` (./errors.ts).
  */
-import { isErrorCode, type ErrorCode } from '../shared/errors.js';
 import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
 import { MAX_TOKEN_LENGTH } from '../shared/session.js';
+import { isIpcErrorCode, type IpcErrorCode } from './errors.js';
 
-export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+/**
+ * Every IPC response: the channel's value, or a refusal with a code of either set
+ * (`ErrorCode` or `DesktopErrorCode`) and a message. Plain data, so it survives
+ * structured clone; never an `Error`.
+ */
+export type IpcResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string };
 
 /** What the main process asks an app window's coordinator for. */
 export interface TokenQuery {
@@ -29,8 +35,9 @@ export interface BrokerRequest extends TokenQuery {
 /** An app window's answer. By construction it can carry an access token, never a refresh token. */
 export type BrokerAnswer =
   | { readonly ok: true; readonly accessToken: string }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+  | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string };
 
+/** An app window's answer on `tokenherd:broker-answer`: the answer and the id of the request it answers. */
 export type BrokerAnswerMessage = BrokerAnswer & { readonly id: string };
 
 /**
@@ -38,13 +45,17 @@ export type BrokerAnswerMessage = BrokerAnswer & { readonly id: string };
  * provider whose token endpoint allows no CORS (GitHub's), and so that the
  * client secret stays in the main process. `body` is the form the window's
  * oauth4webapi built, without any client secret.
+ * @see RFC 6749 §6 (the refresh_token grant it carries)
  */
 export interface RelayedTokenRequest {
   readonly url: string;
   readonly body: string;
 }
 
-/** The provider's answer, as the window's `fetch` would have seen it. */
+/**
+ * The provider's answer, as the window's `fetch` would have seen it.
+ * @see RFC 6749 §5.1, §5.2 (the successful and the error response it carries)
+ */
 export interface RelayedTokenResponse {
   readonly status: number;
   /** Only {@link RELAYED_RESPONSE_HEADERS}. */
@@ -70,8 +81,11 @@ export interface IpcContract {
   'tokenherd:view-access-token': { request: { readonly provider: string }; response: { readonly accessToken: string } };
 }
 
+/** The name of one channel the renderer invokes. */
 export type IpcChannel = keyof IpcContract;
+/** What channel `C` accepts: exactly this shape, which `validateRequest[C]` checks. */
 export type IpcRequest<C extends IpcChannel> = IpcContract[C]['request'];
+/** What channel `C` answers on success, inside an {@link IpcResult}. */
 export type IpcResponse<C extends IpcChannel> = IpcContract[C]['response'];
 
 /** Channels the main process sends to renderers. */
@@ -79,6 +93,7 @@ export interface IpcEvents {
   'tokenherd:broker-request': BrokerRequest;
 }
 
+/** Every channel of {@link IpcContract}, each once: the main process handles exactly these. */
 export const IPC_CHANNELS = [
   'tokenherd:seal',
   'tokenherd:unseal',
@@ -88,16 +103,21 @@ export const IPC_CHANNELS = [
   'tokenherd:token-request',
   'tokenherd:view-access-token',
 ] as const satisfies readonly IpcChannel[];
+/** The one channel the main process sends on: a token request to an app window. */
 export const BROKER_REQUEST_CHANNEL = 'tokenherd:broker-request' satisfies keyof IpcEvents;
 
-/** Bounds of what crosses the boundary. */
+/** The longest sealed (base64) refresh token `tokenherd:unseal` accepts. */
 export const MAX_SEALED_LENGTH = 65_536;
+/** The longest URL (sign-in, relay target) or relayed header value that crosses the boundary. */
 export const MAX_URL_LENGTH = 8_192;
+/** The longest error message of a broker answer; IPC refusals may be up to four times longer. */
 export const MAX_MESSAGE_LENGTH = 1_000;
-/** A relayed token request's form, and a token endpoint's answer. */
+/** The longest form a window may have the token relay send. */
 export const MAX_TOKEN_REQUEST_LENGTH = 16_384;
+/** The longest token endpoint answer the relay hands back; a longer one is refused as INVALID_RESPONSE. */
 export const MAX_TOKEN_RESPONSE_LENGTH = 65_536;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A provider id of the broker's configuration (`github`, `docs.example`): lower case, at most 64 characters. */
 export const PROVIDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 type Check = (value: unknown) => boolean;
@@ -128,6 +148,7 @@ function exact(value: unknown, shape: Record<string, Check>): boolean {
   return Object.entries(shape).every(([key, check]) => check(Object.hasOwn(record, key) ? record[key] : undefined));
 }
 
+/** True for a well-formed `tokenherd:broker-request`: the preload drops anything else the main process might send. */
 export function isBrokerRequest(value: unknown): value is BrokerRequest {
   return exact(value, {
     id: matches(ID),
@@ -137,11 +158,15 @@ export function isBrokerRequest(value: unknown): value is BrokerRequest {
   });
 }
 
+/**
+ * True for a well-formed broker answer: an access token, or a code of either set
+ * and a message; never any other field, so an answer cannot carry a refresh token.
+ */
 export function isBrokerAnswerMessage(value: unknown): value is BrokerAnswerMessage {
   if (typeof value !== 'object' || value === null) return false;
   return (value as { ok?: unknown }).ok === true
     ? exact(value, { id: matches(ID), ok: boolean, accessToken: string(MAX_TOKEN_LENGTH) })
-    : exact(value, { id: matches(ID), ok: boolean, code: isErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
+    : exact(value, { id: matches(ID), ok: boolean, code: isIpcErrorCode, message: string(MAX_MESSAGE_LENGTH, 0) });
 }
 
 /** Request validators, one per channel: the main process refuses anything they reject. */
@@ -157,7 +182,10 @@ export const validateRequest: { readonly [C in IpcChannel]: (payload: unknown) =
   'tokenherd:view-access-token': (p): p is IpcRequest<'tokenherd:view-access-token'> => exact(p, { provider: matches(PROVIDER_ID) }),
 };
 
-/** The response headers a token endpoint client reads: all the relay passes on. */
+/**
+ * The response headers a token endpoint client reads: all the relay passes on.
+ * @see RFC 9110 §10.2.3 (Retry-After), RFC 6750 §3 (WWW-Authenticate)
+ */
 export const RELAYED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'retry-after', 'www-authenticate'];
 
 /** What the window accepts from the relay: a status a `Response` can have, the three headers, a bounded body. */
@@ -174,7 +202,7 @@ export function isIpcResult(value: unknown): value is IpcResult<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const { ok } = value as { ok?: unknown };
   if (ok === true) return Object.hasOwn(value, 'value');
-  return ok === false && exact(value, { ok: boolean, code: isErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
+  return ok === false && exact(value, { ok: boolean, code: isIpcErrorCode, message: string(MAX_MESSAGE_LENGTH * 4, 0) });
 }
 
 /**
@@ -204,8 +232,14 @@ export interface EmbeddedViewBridge {
   getAccessToken(provider: string): Promise<string>;
 }
 
+/** The global name of the app windows' {@link DesktopAppBridge}. */
 export const DESKTOP_BRIDGE_GLOBAL = 'tokenherdDesktop';
+/** The global name of the embedded views' {@link EmbeddedViewBridge}. */
 export const EMBEDDED_BRIDGE_GLOBAL = 'tokenherdBroker';
-/** `webPreferences.additionalArguments` the main process passes to the app preload (sandboxed preloads can read `process.argv`). */
+/**
+ * The argument prefix that gives the app preload the sign-in redirect URI, among the
+ * `webPreferences.additionalArguments` the main process passes (sandboxed preloads can read `process.argv`).
+ */
 export const ARG_SIGN_IN_REDIRECT = '--tokenherd-sign-in-redirect=';
+/** The argument prefix that tells the app preload its window's role (`window` or `background`). */
 export const ARG_ROLE = '--tokenherd-role=';

@@ -5,8 +5,14 @@
  */
 import { extname, resolve, sep } from 'node:path';
 
+/** The app's own URL scheme. */
 export const APP_SCHEME = 'tokenherd';
+/** The one host of the app scheme; any other host is answered 404. */
 export const APP_HOST = 'app';
+/**
+ * The app pages' origin, the same on every machine: their storage, locks and channels are keyed by it.
+ * @see RFC 6454 §4 (origin of a URI)
+ */
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
 /** For `protocol.registerSchemesAsPrivileged` (before app ready). */
@@ -31,6 +37,7 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/** A file of the app to serve, with its content type; or the HTTP status that refuses the request. */
 export type AppFile = { readonly path: string; readonly contentType: string } | { readonly status: 400 | 404 | 405 };
 
 /**

@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { type TokenQuery } from '../desktop/ipc-contract.js';
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { createHeaderInjector, createTokenBroker, decideAuthorization, decideViewAccess, parseBrokerConfig, type TokenSource } from './broker.js';
 
 const config = parseBrokerConfig({
@@ -89,10 +90,10 @@ test.describe('header injection decision', () => {
 test.describe('view access decision', () => {
   test('only an allowlisted frame origin, only for its provider', () => {
     expect(decideViewAccess(config, 'https://github.com', 'github')).toMatchObject({ allowed: true });
-    expect(decideViewAccess(config, 'https://gist.github.com', 'github')).toMatchObject({ allowed: false, code: ErrorCode.NOT_ALLOWED });
-    expect(decideViewAccess(config, 'https://github.com', 'docs')).toMatchObject({ allowed: false, code: ErrorCode.NOT_ALLOWED });
-    expect(decideViewAccess(config, undefined, 'github')).toMatchObject({ allowed: false, code: ErrorCode.NOT_ALLOWED });
-    expect(decideViewAccess(config, 'https://github.com', 'gitlab')).toMatchObject({ allowed: false, code: ErrorCode.UNKNOWN_PROVIDER });
+    expect(decideViewAccess(config, 'https://gist.github.com', 'github')).toMatchObject({ allowed: false, code: DesktopErrorCode.NOT_ALLOWED });
+    expect(decideViewAccess(config, 'https://github.com', 'docs')).toMatchObject({ allowed: false, code: DesktopErrorCode.NOT_ALLOWED });
+    expect(decideViewAccess(config, undefined, 'github')).toMatchObject({ allowed: false, code: DesktopErrorCode.NOT_ALLOWED });
+    expect(decideViewAccess(config, 'https://github.com', 'gitlab')).toMatchObject({ allowed: false, code: DesktopErrorCode.UNKNOWN_PROVIDER });
   });
 });
 
@@ -111,8 +112,8 @@ test.describe('the broker', () => {
   test('a view of another origin is refused before any window is asked', async () => {
     const s = countingSource();
     const broker = createTokenBroker(config, s.source);
-    await expect(broker.viewAccessToken('https://evil.example', 'github')).rejects.toMatchObject({ code: ErrorCode.NOT_ALLOWED });
-    await expect(broker.getAccessToken('nope')).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_PROVIDER });
+    await expect(broker.viewAccessToken('https://evil.example', 'github')).rejects.toMatchObject({ code: DesktopErrorCode.NOT_ALLOWED });
+    await expect(broker.getAccessToken('nope')).rejects.toMatchObject({ code: DesktopErrorCode.UNKNOWN_PROVIDER });
     expect(s.asked).toEqual([]);
   });
 

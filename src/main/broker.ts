@@ -7,10 +7,12 @@
  * in the Chromium test.
  */
 import { PROVIDER_ID, type TokenQuery } from '../desktop/ipc-contract.js';
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { MAX_SESSION_KEY_LENGTH } from '../shared/messages.js';
 import { allowlistOrigin, isLoopbackHttp, originOf } from './origins.js';
 
+/** One provider account of the broker's allowlist, checked by {@link parseBrokerConfig}. */
 export interface BrokerProvider {
   /** Names the provider in `getAccessToken(provider)`, e.g. `github`. */
   readonly id: string;
@@ -22,6 +24,11 @@ export interface BrokerProvider {
   readonly viewOrigins: ReadonlySet<string>;
 }
 
+/**
+ * The broker's allowlist. As {@link parseBrokerConfig} builds it, every origin in it
+ * is exact (no wildcard), https unless `allowLoopbackHttp`, and each header origin
+ * belongs to one provider only.
+ */
 export interface BrokerConfig {
   readonly providers: readonly BrokerProvider[];
   /** Development only: lets `http://127.0.0.1:PORT` (and other loopback hosts) be allowlisted. */
@@ -81,6 +88,7 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
   return { providers: parsed, allowLoopbackHttp: allowLoopbackHttp as boolean };
 }
 
+/** Whether a request gets a provider's access token as its `Authorization` header, and whose; or why not. */
 export type AuthorizationDecision =
   | { readonly inject: true; readonly provider: BrokerProvider }
   | { readonly inject: false; readonly reason: string };
@@ -89,6 +97,7 @@ export type AuthorizationDecision =
  * Whether a request of an embedded view to `url` gets the Authorization header:
  * only to an exact allowlisted origin, only over https (or loopback http when
  * the configuration allows it for development). Everything else: no header.
+ * @see RFC 6750 §2.1 (the Authorization request header field), §5.3 (bearer tokens over TLS only)
  */
 export function decideAuthorization(config: BrokerConfig, url: string): AuthorizationDecision {
   const parsed = URL.parse(url);
@@ -101,16 +110,17 @@ export function decideAuthorization(config: BrokerConfig, url: string): Authoriz
   return provider ? { inject: true, provider } : { inject: false, reason: `${parsed.origin} is not allowlisted` };
 }
 
+/** Whether an embedded view may have a provider's access token; or the code and reason of the refusal. */
 export type ViewAccessDecision =
   | { readonly allowed: true; readonly provider: BrokerProvider }
-  | { readonly allowed: false; readonly code: typeof ErrorCode.NOT_ALLOWED | typeof ErrorCode.UNKNOWN_PROVIDER; readonly reason: string };
+  | { readonly allowed: false; readonly code: typeof DesktopErrorCode.NOT_ALLOWED | typeof DesktopErrorCode.UNKNOWN_PROVIDER; readonly reason: string };
 
 /** Whether a frame of `frameOrigin` (as the main process saw it, never as the page claims) may have `providerId`'s access token. */
 export function decideViewAccess(config: BrokerConfig, frameOrigin: string | undefined, providerId: string): ViewAccessDecision {
   const provider = config.providers.find((p) => p.id === providerId);
-  if (!provider) return { allowed: false, code: ErrorCode.UNKNOWN_PROVIDER, reason: `no provider ${providerId} is configured` };
+  if (!provider) return { allowed: false, code: DesktopErrorCode.UNKNOWN_PROVIDER, reason: `no provider ${providerId} is configured` };
   if (frameOrigin === undefined || !provider.viewOrigins.has(frameOrigin)) {
-    return { allowed: false, code: ErrorCode.NOT_ALLOWED, reason: `${frameOrigin ?? 'this frame'} may not have ${providerId}'s access token` };
+    return { allowed: false, code: DesktopErrorCode.NOT_ALLOWED, reason: `${frameOrigin ?? 'this frame'} may not have ${providerId}'s access token` };
   }
   return { allowed: true, provider };
 }
@@ -120,6 +130,11 @@ export interface TokenSource {
   requestToken(sessionKey: string, query: TokenQuery): Promise<string>;
 }
 
+/**
+ * Access tokens for the main process and embedded views, always asked of the app
+ * windows' coordinators: it never holds a refresh token, and concurrent asks for the
+ * same provider and query share one request.
+ */
 export interface TokenBroker {
   readonly config: BrokerConfig;
   /** For the main process's own use (git credential helper, extension host). Throws UNKNOWN_PROVIDER. */
@@ -130,6 +145,11 @@ export interface TokenBroker {
   reportRefused(providerId: string, accessToken: string): void;
 }
 
+/**
+ * The broker over `source`. A token reported refused (401) is not handed out
+ * again: the ask that meets it forces the window's coordinator to refresh.
+ * @see RFC 6750 §3.1 (`invalid_token`: the 401 that marks a token refused)
+ */
 export function createTokenBroker(config: BrokerConfig, source: TokenSource): TokenBroker {
   const inFlight = new Map<string, Promise<string>>();
   const refused = new Map<string, string>();
@@ -156,7 +176,7 @@ export function createTokenBroker(config: BrokerConfig, source: TokenSource): To
 
   function providerById(providerId: string): BrokerProvider {
     const provider = config.providers.find((p) => p.id === providerId);
-    if (!provider) throw new TokenHerdError(ErrorCode.UNKNOWN_PROVIDER, `no provider ${providerId} is configured`);
+    if (!provider) throw new TokenHerdError(DesktopErrorCode.UNKNOWN_PROVIDER, `no provider ${providerId} is configured`);
     return provider;
   }
 
@@ -184,6 +204,7 @@ export interface RequestDetailsLike {
   readonly requestHeaders: Readonly<Record<string, string>>;
 }
 
+/** Adds and strips the `Authorization` header of an embedded view's requests, and learns of refused tokens. */
 export interface HeaderInjector {
   /** The headers to send: with `Authorization: Bearer` for an allowlisted origin, without it after a redirect away from one. */
   headersFor(details: RequestDetailsLike): Promise<Record<string, string>>;
@@ -193,6 +214,7 @@ export interface HeaderInjector {
 
 const MAX_TRACKED_REQUESTS = 10_000;
 
+/** The headers without any `Authorization` (of any case): a page's own credentials never reach an allowlisted API, nor the token a redirect target. */
 export function withoutAuthorization(headers: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
 }
@@ -202,6 +224,7 @@ export function withoutAuthorization(headers: Readonly<Record<string, string>>):
  * `session.webRequest.onBeforeSendHeaders`; the Chromium test: `page.route`).
  * The token is added at the network layer: the page's scripts can use the
  * allowlisted API but never read the token from a request they made.
+ * @see RFC 6750 §2.1 (the Authorization request header field)
  */
 export function createHeaderInjector(
   broker: TokenBroker,

@@ -11,6 +11,7 @@ import { isLoopbackHttp, originOf } from './origins.js';
 import { DEFAULT_SIGN_IN_REDIRECT } from './sign-in.js';
 import { parseTokenRelayConfig, type TokenRelayConfig } from './token-relay.js';
 
+/** The desktop app's checked configuration: every origin exact, every web URL https or http on a loopback host. */
 export interface DesktopConfig {
   /** The OAuth issuer the app windows' coordinators refresh against. */
   readonly issuer: string;
@@ -39,6 +40,7 @@ export interface DesktopConfig {
   readonly userDataDir?: string;
 }
 
+/** Environment variables, as `process.env` holds them. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 function fail(message: string): never {
@@ -51,6 +53,10 @@ function webOrigin(name: string, value: string): URL {
   return url;
 }
 
+/**
+ * Reads and checks the configuration from `env`; throws an Error naming the
+ * variable at fault, so a bad value stops the app instead of widening an allowlist.
+ */
 export function readDesktopConfig(env: Env): DesktopConfig {
   const issuerUrl = webOrigin('TOKENHERD_ISSUER', env['TOKENHERD_ISSUER'] ?? 'http://127.0.0.1:9400');
   const issuer = issuerUrl.href.replace(/\/$/, '');

@@ -11,6 +11,7 @@ export interface CspOptions {
   readonly devServerOrigin?: string;
 }
 
+/** The CSP header value of app documents: `default-src 'none'`, then only the app itself and the origins the options name. */
 export function appContentSecurityPolicy(options: CspOptions): string {
   const dev = options.devServerOrigin;
   const connect = ["'self'", ...options.connectOrigins];

@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { IPC_CHANNELS, type IpcChannel } from '../desktop/ipc-contract.js';
-import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
 import { createFakeIpcMain, fakeEvent } from '../../test/electron/test-support.js';
@@ -24,7 +25,7 @@ function setup() {
   handleIpc(ipc, 'tokenherd:view-access-token', {
     trust: (event) => trust.embeddedOrigin(event) !== undefined,
     handle: ({ provider }, event) => {
-      if (trust.embeddedOrigin(event) !== 'https://docs.example.com') throw new TokenHerdError(ErrorCode.NOT_ALLOWED, `not for ${provider}`);
+      if (trust.embeddedOrigin(event) !== 'https://docs.example.com') throw new TokenHerdError(DesktopErrorCode.NOT_ALLOWED, `not for ${provider}`);
       return { accessToken: 'at-1' };
     },
   });
@@ -59,7 +60,7 @@ test.describe('trusted senders', () => {
     test(`refused: ${name}`, async () => {
       const { ipc, trust, calls, problems } = setup();
       const result = await ipc.invoke(event(trust), 'tokenherd:seal', { text: 'rt' });
-      expect(result).toMatchObject({ ok: false, code: ErrorCode.UNTRUSTED_SENDER });
+      expect(result).toMatchObject({ ok: false, code: DesktopErrorCode.UNTRUSTED_SENDER });
       expect(calls).toEqual([]); // the handler never ran
       expect(problems).toHaveLength(1);
     });
@@ -74,11 +75,11 @@ test.describe('trusted senders', () => {
     });
     expect(await ipc.invoke(fakeEvent(9, 'https://other.example.com/'), 'tokenherd:view-access-token', { provider: 'github' })).toMatchObject({
       ok: false,
-      code: ErrorCode.NOT_ALLOWED,
+      code: DesktopErrorCode.NOT_ALLOWED,
     });
-    expect(await ipc.invoke(fakeEvent(9, 'https://docs.example.com/'), 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
+    expect(await ipc.invoke(fakeEvent(9, 'https://docs.example.com/'), 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: DesktopErrorCode.UNTRUSTED_SENDER });
     trust.register(7, 'app');
-    expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:view-access-token', { provider: 'github' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
+    expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:view-access-token', { provider: 'github' })).toMatchObject({ code: DesktopErrorCode.UNTRUSTED_SENDER });
   });
 
   test('one WebContents cannot be registered under two roles', () => {
@@ -105,7 +106,7 @@ test.describe('payload validation', () => {
     test(`refused before the handler runs: ${name}`, async () => {
       const { ipc, trust, calls } = setup();
       trust.register(7, 'app');
-      expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:seal', ...args)).toMatchObject({ ok: false, code: ErrorCode.INVALID_PAYLOAD });
+      expect(await ipc.invoke(fakeEvent(7, APP), 'tokenherd:seal', ...args)).toMatchObject({ ok: false, code: DesktopErrorCode.INVALID_PAYLOAD });
       expect(calls).toEqual([]);
     });
   }
@@ -131,7 +132,7 @@ test.describe('payload validation', () => {
     const { ipc, trust, problems } = setup();
     trust.register(7, 'app');
     const result = await ipc.invoke(fakeEvent(7, APP), 'tokenherd:unseal', { sealed: 'AAAA' });
-    expect(result).toEqual({ ok: false, code: ErrorCode.INTERNAL, message: 'tokenherd:unseal failed' });
+    expect(result).toEqual({ ok: false, code: DesktopErrorCode.INTERNAL, message: 'tokenherd:unseal failed' });
     expect(problems.join('\n')).toContain('secret detail');
   });
 

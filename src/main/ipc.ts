@@ -1,5 +1,5 @@
 import { validateRequest, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../desktop/ipc-contract.js';
-import { ErrorCode, errorCodeOf } from '../shared/errors.js';
+import { DesktopErrorCode, ipcErrorCodeOf, type IpcErrorCode } from '../desktop/errors.js';
 import type { IpcEventLike } from './trust.js';
 
 /** The part of Electron's `ipcMain` the wrapper uses. */
@@ -8,6 +8,7 @@ export interface IpcMainLike<E> {
   removeHandler(channel: string): void;
 }
 
+/** What one channel's listener runs: the sender check, the handler, and where problems are reported. */
 export interface IpcHandler<C extends IpcChannel, E extends IpcEventLike> {
   /** Decides from the event alone (registration, frame, origin) whether this sender may use the channel. */
   readonly trust: (event: E) => boolean;
@@ -17,7 +18,7 @@ export interface IpcHandler<C extends IpcChannel, E extends IpcEventLike> {
   readonly onProblem?: (channel: C, problem: string) => void;
 }
 
-const refuse = (code: ErrorCode, message: string): IpcResult<never> => ({ ok: false, code, message });
+const refuse = (code: IpcErrorCode, message: string): IpcResult<never> => ({ ok: false, code, message });
 
 /**
  * The listener `ipcMain.handle(channel, ...)` gets: checks the sender, then the
@@ -38,20 +39,20 @@ export function createIpcListener<C extends IpcChannel, E extends IpcEventLike>(
     }
     if (!trusted) {
       handler.onProblem?.(channel, `refused an untrusted sender (WebContents ${event.sender.id}, ${event.senderFrame?.url ?? 'no frame'})`);
-      return refuse(ErrorCode.UNTRUSTED_SENDER, `${channel} is not available to this sender`);
+      return refuse(DesktopErrorCode.UNTRUSTED_SENDER, `${channel} is not available to this sender`);
     }
     const [payload] = args;
     if (args.length !== 1 || !validate(payload)) {
       handler.onProblem?.(channel, 'refused a malformed payload');
-      return refuse(ErrorCode.INVALID_PAYLOAD, `${channel}: malformed request`);
+      return refuse(DesktopErrorCode.INVALID_PAYLOAD, `${channel}: malformed request`);
     }
     try {
       return { ok: true, value: await handler.handle(payload, event) };
     } catch (error) {
-      const code = errorCodeOf(error);
+      const code = ipcErrorCodeOf(error);
       if (code !== undefined) return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
       handler.onProblem?.(channel, `handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return refuse(ErrorCode.INTERNAL, `${channel} failed`);
+      return refuse(DesktopErrorCode.INTERNAL, `${channel} failed`);
     }
   };
 }

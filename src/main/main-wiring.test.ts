@@ -13,6 +13,7 @@ import { expect, test } from '@playwright/test';
 import { buildElectron } from '../../dev/build-electron.js';
 import { BROKER_REQUEST_CHANNEL, IPC_CHANNELS, type BrokerRequest } from '../desktop/ipc-contract.js';
 import { ErrorCode } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { createFakeElectron, type FakeElectron, type FakeWebContents } from '../../test/electron/fake-electron.js';
 import { createFakeSafeStorage } from '../../test/electron/test-support.js';
 
@@ -109,7 +110,31 @@ test('app windows: secure webPreferences, the built preload, loaded from the app
     expect(win.webContents.loaded[0]).toMatch(/^tokenherd:\/\/app\/index\.html\?issuer=http%3A%2F%2F127\.0\.0\.1%3A9400&/);
   }
   expect(fake.ipcMain.channels().sort()).toEqual([...IPC_CHANNELS].sort());
-  expect(fake.sessions.get('default')?.permissionRequestHandler).toBeDefined();
+});
+
+test('permissions: every session the app uses refuses every request, from an app window, an embedded view and an untrusted origin alike', async () => {
+  const fake = createFakeElectron();
+  const main = await launch(fake, { TOKENHERD_WINDOWS: '1' });
+  const app = fake.windows[0]!.webContents;
+  const viewId = main.toggleEmbeddedView(0);
+  const view = fake.views.find((v) => v.webContents.id === viewId)!.webContents;
+  /** Electron's callback answers, in order; the handler must answer each request exactly once, at once. */
+  const answers = (partition: string, contents: FakeWebContents, permission: string, requestingUrl: string): boolean[] => {
+    const answered: boolean[] = [];
+    fake.sessions.get(partition)!.permissionRequestHandler!(contents, permission, (granted: boolean) => answered.push(granted), { requestingUrl, isMainFrame: true });
+    return answered;
+  };
+  // The app needs no permission, so none is granted; the harmless ones are refused as well as the powerful ones.
+  const permissions = ['clipboard-sanitized-write', 'fullscreen', 'notifications', 'media', 'geolocation', 'openExternal'];
+  for (const permission of permissions) {
+    expect(answers('default', app, permission, 'tokenherd://app/index.html'), permission).toEqual([false]);
+    expect(answers('persist:tokenherd-embedded', view, permission, EMBEDDED), permission).toEqual([false]);
+    expect(answers('default', app, permission, 'https://evil.example/'), permission).toEqual([false]);
+    expect(answers('persist:tokenherd-embedded', view, permission, 'https://evil.example/'), permission).toEqual([false]);
+  }
+  // The sign-in window's session exists from ready on, before any sign-in, and is hardened the same way.
+  expect(answers('tokenherd-sign-in', app, 'notifications', `${ISSUER}/auth`)).toEqual([false]);
+  expect([...fake.sessions.keys()].sort()).toEqual(['default', 'persist:tokenherd-embedded', 'tokenherd-sign-in']);
 });
 
 test('the app scheme serves the built pages with the CSP, and nothing outside them', async () => {
@@ -133,17 +158,17 @@ test('IPC: an app window may seal; an unregistered WebContents, a navigated wind
   const sealed = await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'rt-1' });
   expect(sealed).toMatchObject({ ok: true, value: { sealed: expect.any(String) } });
   expect(await invoke(fake, win!.webContents, 'tokenherd:unseal', (sealed as { value: { sealed: string } }).value)).toEqual({ ok: true, value: { text: 'rt-1' } });
-  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'rt', extra: 1 })).toMatchObject({ code: ErrorCode.INVALID_PAYLOAD });
+  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'rt', extra: 1 })).toMatchObject({ code: DesktopErrorCode.INVALID_PAYLOAD });
 
   const stranger = new fake.module.BrowserWindow({}); // not created by the app's own code paths
   await stranger.loadURL('tokenherd://app/index.html');
-  expect(await invoke(fake, stranger.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
+  expect(await invoke(fake, stranger.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: DesktopErrorCode.UNTRUSTED_SENDER });
   win!.webContents.url = 'https://evil.example/';
-  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
+  expect(await invoke(fake, win!.webContents, 'tokenherd:seal', { text: 'x' })).toMatchObject({ code: DesktopErrorCode.UNTRUSTED_SENDER });
   const viewId = main.toggleEmbeddedView(1);
   const view = fake.views.find((v) => v.webContents.id === viewId)!;
   await view.webContents.loadURL(`${EMBEDDED}`);
-  expect(await invoke(fake, view.webContents, 'tokenherd:unseal', { sealed: 'AAAA' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
+  expect(await invoke(fake, view.webContents, 'tokenherd:unseal', { sealed: 'AAAA' })).toMatchObject({ code: DesktopErrorCode.UNTRUSTED_SENDER });
   expect(logs.filter((line) => line.includes('untrusted sender'))).toHaveLength(3); // refusals are logged
 });
 
@@ -239,7 +264,7 @@ test('an embedded view: its own partition and preload; its requests get the head
   await answerPending(fake, host.webContents, 'at-view');
   expect(await tokenCall).toEqual({ ok: true, value: { accessToken: 'at-view' } });
   view.webContents.url = 'https://evil.example/';
-  expect(await invoke(fake, view.webContents, 'tokenherd:view-access-token', { provider: 'demo' })).toMatchObject({ code: ErrorCode.NOT_ALLOWED });
+  expect(await invoke(fake, view.webContents, 'tokenherd:view-access-token', { provider: 'demo' })).toMatchObject({ code: DesktopErrorCode.NOT_ALLOWED });
   expect(host.webContents.sent).toEqual([]); // refused before any window was asked
 
   let prevented = false;
@@ -257,7 +282,7 @@ test('sign-in: a dedicated window on its own partition without preload; the inte
   const redirect = 'http://127.0.0.1/tokenherd-desktop/callback';
   const url = `${ISSUER}/auth?${new URLSearchParams({ client_id: 'c', redirect_uri: redirect, state: 's' })}`;
   expect(await invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url.replace(ISSUER, 'https://evil.example') })).toMatchObject({
-    code: ErrorCode.NOT_ALLOWED,
+    code: DesktopErrorCode.NOT_ALLOWED,
   });
   const result = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
   await settle();
@@ -276,7 +301,7 @@ test('sign-in: a dedicated window on its own partition without preload; the inte
   const abandoned = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
   await settle();
   fake.windows.at(-1)!.close();
-  expect(await abandoned).toMatchObject({ ok: false, code: ErrorCode.SIGN_IN_CANCELLED });
+  expect(await abandoned).toMatchObject({ ok: false, code: DesktopErrorCode.SIGN_IN_CANCELLED });
 });
 
 test('a second launch focuses the most recently used window', async () => {

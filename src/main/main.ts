@@ -21,7 +21,8 @@ import {
   type Session,
 } from 'electron';
 import { ARG_ROLE, ARG_SIGN_IN_REDIRECT } from '../desktop/ipc-contract.js';
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppFile } from './app-protocol.js';
 import { createHeaderInjector, createTokenBroker } from './broker.js';
 import { appPageUrl, readDesktopConfig } from './config.js';
@@ -244,7 +245,7 @@ function start(): void {
       });
       win.on('closed', () => {
         policies.delete(id);
-        if (signIns.delete(id)) reject(new TokenHerdError(ErrorCode.SIGN_IN_CANCELLED, 'the sign-in window was closed'));
+        if (signIns.delete(id)) reject(new TokenHerdError(DesktopErrorCode.SIGN_IN_CANCELLED, 'the sign-in window was closed'));
       });
       void win.loadURL(url.href);
     });

@@ -5,6 +5,7 @@
  */
 import { originOf } from './origins.js';
 
+/** What the main process does with a `window.open`: it always denies the page's own window, and opens one itself or hands an https URL to the OS. */
 export type WindowOpenAction = 'open-app-window' | 'open-external' | 'deny';
 
 /** https only: never `file:`, custom schemes or `javascript:` to the OS. */

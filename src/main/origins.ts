@@ -2,6 +2,7 @@
  * Origins as Chromium sees them, for allowlists that match exactly. WHATWG URL
  * gives `null` as the origin of non-special schemes; the app's own scheme is
  * registered as standard in Electron, where its origin is `scheme://host`.
+ * @see RFC 6454 §4 (origin of a URI)
  */
 export function originOf(url: string): string | undefined {
   const parsed = URL.parse(url);

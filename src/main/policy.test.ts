@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { readArgument } from '../preload/ipc.js';
 import { ARG_ROLE } from '../desktop/ipc-contract.js';
-import { ErrorCode } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { APP_ORIGIN, appResponseHeaders, resolveAppFile } from './app-protocol.js';
 import { appPageUrl, readDesktopConfig } from './config.js';
 import { appContentSecurityPolicy } from './csp.js';
@@ -93,10 +93,10 @@ test.describe('sign-in', () => {
   test('only the configured issuer, only with the intercepted redirect URI', () => {
     expect(checkAuthorizationUrl(auth('https://github.com', redirect), 'https://github.com', redirect).origin).toBe('https://github.com');
     expect(() => checkAuthorizationUrl(auth('https://evil.example', redirect), 'https://github.com', redirect)).toThrow(
-      expect.objectContaining({ code: ErrorCode.NOT_ALLOWED }),
+      expect.objectContaining({ code: DesktopErrorCode.NOT_ALLOWED }),
     );
     expect(() => checkAuthorizationUrl(auth('https://github.com', 'https://evil.example/cb'), 'https://github.com', redirect)).toThrow(
-      expect.objectContaining({ code: ErrorCode.NOT_ALLOWED }),
+      expect.objectContaining({ code: DesktopErrorCode.NOT_ALLOWED }),
     );
   });
   test('the redirect is recognised by origin and path, with any query', () => {

@@ -3,8 +3,8 @@ import { createDesktopAppBridge } from '../preload/bridges.js';
 import { serveTokenRequests } from '../desktop/bridge.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { BROKER_REQUEST_CHANNEL, type BrokerRequest } from '../desktop/ipc-contract.js';
-import { ErrorCode } from '../shared/errors.js';
 import { resolveSettings } from '../shared/settings.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { createTokenBroker, parseBrokerConfig } from './broker.js';
@@ -92,7 +92,7 @@ test.describe('request and answer', () => {
     ws.forEach((w) => s.setReady(w, 'x', true, 'window'));
     const doomed = s.requestToken('x', {});
     for (const w of [...ws].reverse()) s.forget(w.id);
-    await expect(doomed).rejects.toMatchObject({ code: ErrorCode.BROKER_TIMEOUT });
+    await expect(doomed).rejects.toMatchObject({ code: DesktopErrorCode.BROKER_TIMEOUT });
   });
 
   test('a destroyed window is skipped', async () => {
@@ -122,7 +122,7 @@ test.describe('request and answer', () => {
     const { clock, source: s } = source();
     const late = s.requestToken('k', {});
     clock.advance(5_000);
-    await expect(late).rejects.toMatchObject({ code: ErrorCode.BROKER_TIMEOUT });
+    await expect(late).rejects.toMatchObject({ code: DesktopErrorCode.BROKER_TIMEOUT });
     const pending = s.requestToken('k', {});
     s.close();
     await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
@@ -205,12 +205,12 @@ test('the main process and N windows ask at once after expiry: one refresh, one 
   // A window's renderer cannot slip a refresh token into an answer: the shape check refuses it.
   const hostile = renderers.get(200)!;
   expect(await hostile.invoke('tokenherd:broker-answer', { id: 'r1', ok: true, accessToken: 'at', refreshToken: 'rt' })).toMatchObject({
-    code: ErrorCode.INVALID_PAYLOAD,
+    code: DesktopErrorCode.INVALID_PAYLOAD,
   });
   // Nor can anything but an app window answer.
   trust.register(300, 'embedded');
   const view = connectRenderer(ipcMain, fakeEvent(300, 'https://evil.example/'));
-  expect(await view.invoke('tokenherd:broker-answer', { id: 'r1', ok: true, accessToken: 'forged' })).toMatchObject({ code: ErrorCode.UNTRUSTED_SENDER });
+  expect(await view.invoke('tokenherd:broker-answer', { id: 'r1', ok: true, accessToken: 'forged' })).toMatchObject({ code: DesktopErrorCode.UNTRUSTED_SENDER });
   expect(rejected).toEqual([expect.stringContaining('malformed'), expect.stringContaining('untrusted')]);
   windows.forEach((w) => w.close());
   tokenSource.close();

@@ -8,7 +8,8 @@
  * (same session, so same Web Locks, BroadcastChannel and IndexedDB).
  */
 import { BROKER_REQUEST_CHANNEL, type BrokerAnswerMessage, type BrokerRequest, type IpcEvents, type TokenQuery } from '../desktop/ipc-contract.js';
-import { TokenHerdError, ErrorCode } from '../shared/errors.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import type { TokenSource } from './broker.js';
 
 /** The part of Electron's `WebContents` the source uses. */
@@ -18,11 +19,13 @@ export interface ResponderLike {
   send(channel: typeof BROKER_REQUEST_CHANNEL, request: IpcEvents[typeof BROKER_REQUEST_CHANNEL]): void;
 }
 
+/** The timers the token source uses; tests pass a manual one. */
 export interface TimerClock {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
+/** Options of {@link createRendererTokenSource}, all optional. */
 export interface RendererTokenSourceOptions {
   /** Whole-request deadline, waiting for a window included. Default 60 000 (the coordinator's own lock and request timeouts are shorter). */
   readonly timeoutMs?: number;
@@ -34,6 +37,10 @@ export interface RendererTokenSourceOptions {
   readonly onChange?: () => void;
 }
 
+/**
+ * The broker's transport to the app windows. An answer counts only from the window
+ * its request was sent to, with that request's id; every request settles once.
+ */
 export interface RendererTokenSource extends TokenSource {
   /** The window's page serves (or stopped serving) token requests for `sessionKey`. */
   setReady(responder: ResponderLike, sessionKey: string, ready: boolean, role: 'window' | 'background'): void;
@@ -67,6 +74,7 @@ interface Request {
 let counter = 0;
 const defaultId = (): string => `${Date.now().toString(36)}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
+/** A token source over `tokenherd:broker-request` and `tokenherd:broker-answer` (see the module's comment). */
 export function createRendererTokenSource(options: RendererTokenSourceOptions = {}): RendererTokenSource {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 3;
@@ -93,7 +101,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     const responder = pick(request.sessionKey);
     if (!responder) return;
     if (request.attempts >= maxAttempts) {
-      request.settle({ error: new TokenHerdError(ErrorCode.BROKER_TIMEOUT, `${request.attempts} app windows closed before answering; try again`) });
+      request.settle({ error: new TokenHerdError(DesktopErrorCode.BROKER_TIMEOUT, `${request.attempts} app windows closed before answering; try again`) });
       return;
     }
     request.attempts++;
@@ -120,7 +128,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
 
   return {
     requestToken(sessionKey, query) {
-      if (closed) return Promise.reject(new TokenHerdError('CLOSED', 'the token broker is closed'));
+      if (closed) return Promise.reject(new TokenHerdError(ErrorCode.CLOSED, 'the token broker is closed'));
       return new Promise<string>((resolve, reject) => {
         const request: Request = {
           sessionKey,
@@ -136,7 +144,7 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
           },
         };
         const timer = clock.setTimeout(
-          () => request.settle({ error: new TokenHerdError(ErrorCode.BROKER_TIMEOUT, `no app window answered within ${timeoutMs} ms`) }),
+          () => request.settle({ error: new TokenHerdError(DesktopErrorCode.BROKER_TIMEOUT, `no app window answered within ${timeoutMs} ms`) }),
           timeoutMs,
         );
         requests.add(request);
@@ -164,12 +172,13 @@ export function createRendererTokenSource(options: RendererTokenSourceOptions = 
     isBusy: (responderId) => [...requests].some((r) => r.out?.responderId === responderId),
     close() {
       closed = true;
-      for (const request of [...requests]) request.settle({ error: new TokenHerdError('CLOSED', 'the token broker is closed') });
+      for (const request of [...requests]) request.settle({ error: new TokenHerdError(ErrorCode.CLOSED, 'the token broker is closed') });
       ready.clear();
     },
   };
 }
 
+/** What {@link planBackgroundWindow} asks of the main process. */
 export type BackgroundWindowAction = 'open' | 'close' | 'keep';
 
 /**

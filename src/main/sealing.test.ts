@@ -5,6 +5,7 @@ import { SEALED_PREFIX, createSealedStore } from '../oauth/sealed-store.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode } from '../shared/errors.js';
 import { resolveSettings } from '../shared/settings.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
 import { APP_ORIGIN } from './app-protocol.js';
@@ -67,7 +68,7 @@ function world(options: { windows: number; safeStorage?: SafeStorageLike; store?
   const appOnly = (event: Parameters<typeof trust.isAppSender>[0]) => trust.isAppSender(event);
   handleIpc(ipcMain, 'tokenherd:seal', { trust: appOnly, handle: ({ text }) => ({ sealed: mainSealer.seal(text) }) });
   handleIpc(ipcMain, 'tokenherd:unseal', { trust: appOnly, handle: ({ sealed }) => ({ text: mainSealer.unseal(sealed) }) });
-  const dropped: string[] = [];
+  const dropped: Array<{ readonly kind: string; readonly reason: string }> = [];
   const bridgeOf = (id: number) => createDesktopAppBridge(connectRenderer(ipcMain, fakeEvent(id, `${APP_ORIGIN}/index.html`)), []);
   trust.register(99, 'app');
   /** What a fresh window of this machine reads. */
@@ -80,7 +81,7 @@ function world(options: { windows: number; safeStorage?: SafeStorageLike; store?
       {
         lock: locks,
         channel: hub.open('tokenherd:k'),
-        store: createSealedStore(store, sealerFromBridge(bridge), { onSealingProblem: (p) => dropped.push(p.kind) }),
+        store: createSealedStore(store, sealerFromBridge(bridge), { onSealingProblem: (p) => dropped.push(p) }),
         clock,
         endpoint: provider.endpoint,
         random: () => 0.5,
@@ -120,14 +121,19 @@ test('a profile copied to another machine (another keychain key): the session en
   const home = world({ windows: 1, store });
   await home.windows[0]!.setSession(home.provider.signIn());
   const elsewhere = world({ windows: 2, store, safeStorage: createFakeSafeStorage() });
+  // The keychain of this machine cannot open the sealed token (UNSEAL_FAILED): each read of the sealed record drops it, once.
+  const unsealFailed = { kind: 'dropped-sealed-token', reason: expect.stringContaining('could not decrypt') };
   // The access token still works until it expires...
   expect(await elsewhere.windows[0]!.getAccessToken()).toMatch(/^at-/);
+  expect(elsewhere.dropped).toEqual([unsealFailed]);
   elsewhere.expire();
   // ...then there is nothing to refresh with: SESSION_EXPIRED, and the provider never saw a request.
   await expect(elsewhere.windows[0]!.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
   await expect(elsewhere.windows[1]!.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });
   expect(elsewhere.provider.stats.requests).toBe(0);
-  expect(elsewhere.dropped.length).toBeGreaterThan(0);
+  // One more read, under the lock before the refresh that cannot happen; window 1 then reads the expiry tombstone, with nothing sealed in it.
+  expect(elsewhere.dropped).toEqual([unsealFailed, unsealFailed]);
+  expect(await elsewhere.openedStore.read('k')).toMatchObject({ state: 'signed-out', cause: 'expired' });
 });
 
 test('an untrusted renderer cannot use the main process as a decryption oracle', async () => {
@@ -138,5 +144,5 @@ test('an untrusted renderer cannot use the main process as a decryption oracle',
   const sealed = mainSealer.seal('rt-secret');
   trust.register(5, 'embedded');
   const view = createDesktopAppBridge(connectRenderer(ipcMain, fakeEvent(5, 'https://evil.example/')), []);
-  expect(await view.unseal(sealed)).toMatchObject({ ok: false, code: ErrorCode.UNTRUSTED_SENDER });
+  expect(await view.unseal(sealed)).toMatchObject({ ok: false, code: DesktopErrorCode.UNTRUSTED_SENDER });
 });

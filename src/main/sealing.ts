@@ -10,6 +10,7 @@ export interface SafeStorageLike {
   decryptString(encrypted: Buffer): string;
 }
 
+/** Whether sealing protects refresh tokens here, with the backend that holds the key; or why not. */
 export type SealingStatus =
   | { readonly available: true; readonly backend: string }
   | { readonly available: false; readonly reason: string };
@@ -35,6 +36,10 @@ export function sealingStatus(safeStorage: SafeStorageLike, platform: string): S
   return { available: true, backend };
 }
 
+/**
+ * Seals and unseals with the OS keychain, refusing (never falling back to a weaker
+ * key) when {@link sealingStatus} says it is unavailable.
+ */
 export interface MainSealer {
   status(): SealingStatus;
   /** The text encrypted by the OS keychain, base64. Not deterministic. Throws SEALING_UNAVAILABLE. */
@@ -43,7 +48,10 @@ export interface MainSealer {
   unseal(sealed: string): string;
 }
 
-/** The main process's half of sealing: what the `tokenherd:seal` and `tokenherd:unseal` handlers call. */
+/**
+ * The main process's half of sealing: what the `tokenherd:seal` and `tokenherd:unseal` handlers call.
+ * @see RFC 6749 §10.4 (refresh tokens must be kept confidential in storage)
+ */
 export function createMainSealer(safeStorage: SafeStorageLike, platform: string): MainSealer {
   const ensure = (): void => {
     const status = sealingStatus(safeStorage, platform);

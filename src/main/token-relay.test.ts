@@ -4,6 +4,7 @@ import { startGateway, upstreamOptionsFor, type Gateway } from '../../dev/gatewa
 import { closeServer, listenOnLoopback } from '../../dev/loopback.js';
 import { startOAuthServer, type OAuthServer } from '../../dev/oauth-server.js';
 import { ErrorCode } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 
 import { createTokenRelay, parseTokenRelayConfig } from './token-relay.js';
 
@@ -46,8 +47,8 @@ test('refuses, before sending anything, another URL, no configuration, and a for
   const relay = createTokenRelay(parseTokenRelayConfig({ tokenEndpoint: github.tokenEndpoint, clientSecret: SECRET }));
   const before = github.stats().requests;
   const refused = async (run: Promise<unknown>) => run.then(() => 'sent', (error: { code?: string }) => error.code);
-  expect(await refused(relay({ url: `${github.issuer}/other`, body: refreshForm('rt') }))).toBe(ErrorCode.NOT_ALLOWED);
-  expect(await refused(createTokenRelay(undefined)({ url: github.tokenEndpoint, body: refreshForm('rt') }))).toBe(ErrorCode.NOT_ALLOWED);
+  expect(await refused(relay({ url: `${github.issuer}/other`, body: refreshForm('rt') }))).toBe(DesktopErrorCode.NOT_ALLOWED);
+  expect(await refused(createTokenRelay(undefined)({ url: github.tokenEndpoint, body: refreshForm('rt') }))).toBe(DesktopErrorCode.NOT_ALLOWED);
   for (const body of [
     'grant_type=authorization_code&code=c',
     'grant_type=refresh_token',
@@ -55,7 +56,7 @@ test('refuses, before sending anything, another URL, no configuration, and a for
     `${refreshForm('rt')}&refresh_token=second`,
     `${refreshForm('rt')}&redirect_uri=x`,
   ]) {
-    expect(await refused(relay({ url: github.tokenEndpoint, body })), body).toBe(ErrorCode.INVALID_PAYLOAD);
+    expect(await refused(relay({ url: github.tokenEndpoint, body })), body).toBe(DesktopErrorCode.INVALID_PAYLOAD);
   }
   expect(github.stats().requests).toBe(before);
 });
@@ -72,7 +73,7 @@ test('an unreachable endpoint is TRANSIENT (the outcome is unknown); 429 keeps i
   expect({ status: limited.status, retryAfter: limited.headers['retry-after'] }).toEqual({ status: 429, retryAfter: '3' });
 
   const huge = createTokenRelay({ tokenEndpoint: 'https://github.com/login/oauth/access_token' }, { fetch: async () => new Response('x'.repeat(70_000)) });
-  await expect(huge({ url: 'https://github.com/login/oauth/access_token', body: refreshForm('rt') })).rejects.toMatchObject({ code: ErrorCode.INVALID_RESPONSE });
+  await expect(huge({ url: 'https://github.com/login/oauth/access_token', body: refreshForm('rt') })).rejects.toMatchObject({ code: DesktopErrorCode.INVALID_RESPONSE });
 });
 
 test('the configuration: https, or http on a loopback host; no empty secret', () => {

@@ -9,9 +9,11 @@
  * out of the windows: it is added here.
  */
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { MAX_TOKEN_RESPONSE_LENGTH, RELAYED_RESPONSE_HEADERS, type RelayedTokenRequest, type RelayedTokenResponse } from '../desktop/ipc-contract.js';
 import { isLoopbackHttp } from './origins.js';
 
+/** The relay's one target and the client secret it adds; checked by {@link parseTokenRelayConfig}. */
 export interface TokenRelayConfig {
   /** The one URL the relay sends to: https, or http on a loopback host (development). */
   readonly tokenEndpoint: string;
@@ -19,6 +21,7 @@ export interface TokenRelayConfig {
   readonly clientSecret?: string;
 }
 
+/** Options of {@link createTokenRelay}: the `fetch` and the deadline of the one request it sends. */
 export interface TokenRelayOptions {
   readonly fetch?: typeof fetch;
   /** The request is abandoned after this long; the window's own request timeout is usually shorter. Default 30 000. */
@@ -38,17 +41,20 @@ export function parseTokenRelayConfig(input: { tokenEndpoint: string; clientSecr
   return { tokenEndpoint: url.href, ...(input.clientSecret !== undefined && { clientSecret: input.clientSecret }) };
 }
 
-/** Returns the `tokenherd:token-request` handler: refuses anything but a refresh_token grant to the configured endpoint. */
+/**
+ * Returns the `tokenherd:token-request` handler: refuses anything but a refresh_token grant to the configured endpoint.
+ * @see RFC 6749 §6 (the refresh request), §2.3.1 (the client secret in the request body)
+ */
 export function createTokenRelay(config: TokenRelayConfig | undefined, options: TokenRelayOptions = {}): (request: RelayedTokenRequest) => Promise<RelayedTokenResponse> {
   const send = options.fetch ?? globalThis.fetch.bind(globalThis);
   const timeoutMs = options.timeoutMs ?? 30_000;
   return async ({ url, body }) => {
-    if (config === undefined) throw new TokenHerdError(ErrorCode.NOT_ALLOWED, 'no token endpoint is configured for relaying');
-    if (url !== config.tokenEndpoint) throw new TokenHerdError(ErrorCode.NOT_ALLOWED, `the relay sends only to ${config.tokenEndpoint}, not ${url}`);
+    if (config === undefined) throw new TokenHerdError(DesktopErrorCode.NOT_ALLOWED, 'no token endpoint is configured for relaying');
+    if (url !== config.tokenEndpoint) throw new TokenHerdError(DesktopErrorCode.NOT_ALLOWED, `the relay sends only to ${config.tokenEndpoint}, not ${url}`);
     const form = new URLSearchParams(body);
     const fields = [...form.keys()];
     if (form.get('grant_type') !== 'refresh_token' || !form.get('refresh_token') || fields.some((field) => !FORM_FIELDS.has(field)) || new Set(fields).size !== fields.length) {
-      throw new TokenHerdError(ErrorCode.INVALID_PAYLOAD, `the relay sends a refresh_token grant with the fields ${[...FORM_FIELDS].join(', ')} only, each once`);
+      throw new TokenHerdError(DesktopErrorCode.INVALID_PAYLOAD, `the relay sends a refresh_token grant with the fields ${[...FORM_FIELDS].join(', ')} only, each once`);
     }
     if (config.clientSecret !== undefined) form.set('client_secret', config.clientSecret);
     let response: Response;
@@ -67,7 +73,7 @@ export function createTokenRelay(config: TokenRelayConfig | undefined, options: 
       throw new TokenHerdError(ErrorCode.TRANSIENT, `no answer from the token endpoint: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (text.length > MAX_TOKEN_RESPONSE_LENGTH) {
-      throw new TokenHerdError(ErrorCode.INVALID_RESPONSE, `the token endpoint answered HTTP ${response.status} with ${text.length} characters, more than ${MAX_TOKEN_RESPONSE_LENGTH}`);
+      throw new TokenHerdError(DesktopErrorCode.INVALID_RESPONSE, `the token endpoint answered HTTP ${response.status} with ${text.length} characters, more than ${MAX_TOKEN_RESPONSE_LENGTH}`);
     }
     const headers = Object.fromEntries(RELAYED_RESPONSE_HEADERS.flatMap((name) => {
       const value = response.headers.get(name);

@@ -21,6 +21,7 @@ export interface IpcEventLike {
  */
 export type SenderRole = 'app' | 'embedded';
 
+/** The WebContents the main process created and trusts, each with one role, and the checks of IPC events against them. */
 export interface TrustRegistry {
   /** Called by the code that creates the WebContents, never by a renderer. Returns the disposer. */
   register(webContentsId: number, role: SenderRole): () => void;

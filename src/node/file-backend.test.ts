@@ -6,7 +6,6 @@ import type { StoredSession } from '../shared/session.js';
 import { createFileBackend, type FileBackend } from './file-backend.js';
 
 const test = base.extend<{ directory: string; open: (options?: { poll?: boolean }) => FileBackend }>({
-  // eslint-disable-next-line no-empty-pattern -- a fixture without dependencies
   directory: async ({}, use) => {
     const root = await mkdtemp(join(tmpdir(), 'tokenherd-file-test-'));
     await use(join(root, 'sessions'));

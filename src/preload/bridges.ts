@@ -4,7 +4,7 @@
  * thing; pages never reach `ipcRenderer` itself.
  */
 import { ARG_ROLE, ARG_SIGN_IN_REDIRECT, BROKER_REQUEST_CHANNEL, MAX_MESSAGE_LENGTH, isBrokerRequest, type BrokerAnswer, type BrokerAnswerMessage, type DesktopAppBridge, type EmbeddedViewBridge, type IpcResult } from '../desktop/ipc-contract.js';
-import { ErrorCode, isErrorCode } from '../shared/errors.js';
+import { DesktopErrorCode, isIpcErrorCode } from '../desktop/errors.js';
 import { invokeIpc, readArgument, type IpcRendererLike } from './ipc.js';
 
 const map = <T, U>(result: IpcResult<T>, f: (value: T) => U): IpcResult<U> => (result.ok ? { ok: true, value: f(result.value) } : result);
@@ -12,7 +12,7 @@ const map = <T, U>(result: IpcResult<T>, f: (value: T) => U): IpcResult<U> => (r
 /** Only the contract's fields, whatever the page's answer function returned. */
 function answerMessage(id: string, answer: BrokerAnswer | undefined): BrokerAnswerMessage {
   if (answer?.ok === true && typeof answer.accessToken === 'string') return { id, ok: true, accessToken: answer.accessToken };
-  const code = answer?.ok === false && isErrorCode(answer.code) ? answer.code : ErrorCode.INTERNAL;
+  const code = answer?.ok === false && isIpcErrorCode(answer.code) ? answer.code : DesktopErrorCode.INTERNAL;
   const message = answer?.ok === false && typeof answer.message === 'string' ? answer.message : 'the window could not answer';
   return { id, ok: false, code, message: message.slice(0, MAX_MESSAGE_LENGTH) };
 }
@@ -38,7 +38,7 @@ export function createDesktopAppBridge(ipc: IpcRendererLike, argv: readonly stri
           try {
             result = await answer({ ...(minValiditySeconds !== undefined && { minValiditySeconds }), ...(forceRefresh !== undefined && { forceRefresh }) });
           } catch (error) {
-            result = { ok: false, code: ErrorCode.INTERNAL, message: error instanceof Error ? error.message : String(error) };
+            result = { ok: false, code: DesktopErrorCode.INTERNAL, message: error instanceof Error ? error.message : String(error) };
           }
           await invokeIpc(ipc, 'tokenherd:broker-answer', answerMessage(id, result));
         })();

@@ -1,4 +1,5 @@
 import { ErrorCode } from '../shared/errors.js';
+import { DesktopErrorCode } from '../desktop/errors.js';
 import { isIpcResult, type IpcChannel, type IpcRequest, type IpcResponse, type IpcResult } from '../desktop/ipc-contract.js';
 
 /** The part of Electron's `ipcRenderer` the preloads use. It stays inside the preload: pages never get it. */
@@ -20,7 +21,7 @@ export async function invokeIpc<C extends IpcChannel>(ipc: IpcRendererLike, chan
   } catch (error) {
     return { ok: false, code: ErrorCode.TRANSIENT, message: `${channel}: ${error instanceof Error ? error.message : String(error)}` };
   }
-  if (!isIpcResult(result)) return { ok: false, code: ErrorCode.INVALID_RESPONSE, message: `${channel}: the main process answered something unexpected` };
+  if (!isIpcResult(result)) return { ok: false, code: DesktopErrorCode.INVALID_RESPONSE, message: `${channel}: the main process answered something unexpected` };
   return result as IpcResult<IpcResponse<C>>;
 }
 

@@ -126,7 +126,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
   }
 
   const look: Look = (at, record, need, progress) =>
-    decide({ record, need, at, now: clock.now(), adoptions: progress?.adoptions ?? 0, refused: progress?.refused ?? false, offline: probe.blocked() });
+    decide({ record, need, at, now: clock.now(), adoptions: progress?.adoptions ?? 0, offline: probe.blocked() });
   const fail = (decision: { code: ErrorCode; reason: string }): TokenHerdError => new TokenHerdError(decision.code, decision.reason);
   const view = createSessionView({ sessionKey, store, channel, clock, lifetime, emit });
   const refresher = createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random: ports.random ?? Math.random, emit });

@@ -30,8 +30,6 @@ export interface Situation<At extends Vantage = Vantage> {
   readonly now: number;
   /** Times this operation found a newer session stored by someone else and took it up. */
   readonly adoptions: number;
-  /** The provider refused a refresh token in this operation. */
-  readonly refused: boolean;
   /** The platform is offline and this window's one probe request is spent. */
   readonly offline: boolean;
 }
@@ -75,7 +73,7 @@ function unusable(record: StoredSession | undefined): Extract<Decision, { do: 'f
 
 /** What to do with what a window knows now. */
 export function decide<At extends Vantage>(situation: Situation<At>): DecisionAt<At>;
-export function decide({ record, need, at, now, adoptions, refused, offline }: Situation): Decision {
+export function decide({ record, need, at, now, adoptions, offline }: Situation): Decision {
   // I4 (memory), adoption (store), I2 look before you send (lock): a token that serves is used, nothing is sent.
   const token = usable(record, need, now);
   if (token !== undefined) return { do: 'use', token };

@@ -29,27 +29,11 @@ export const ErrorCode = {
   /** The coordinator was closed. */
   CLOSED: 'CLOSED',
 
-  // The desktop shell's process boundary (src/main, src/preload; see docs/electron.md).
-  /** The sender is not a WebContents (or frame) that the main process trusts for this channel. */
-  UNTRUSTED_SENDER: 'UNTRUSTED_SENDER',
-  /** An IPC request does not have the channel's exact shape. */
-  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
-  /** The other side of IPC, or the relayed token endpoint, answered something malformed. */
-  INVALID_RESPONSE: 'INVALID_RESPONSE',
-  /** The sender's origin is not on the provider's allowlist, or the request is outside what the channel allows. */
-  NOT_ALLOWED: 'NOT_ALLOWED',
-  /** No provider of that id is configured. */
-  UNKNOWN_PROVIDER: 'UNKNOWN_PROVIDER',
+  // Reported by any `Sealer` (src/oauth/sealed-store.ts reads them); the desktop shell's own codes are in src/desktop/errors.ts.
   /** The OS keychain cannot seal or unseal (no keyring, or Linux's plaintext `basic_text` backend). */
   SEALING_UNAVAILABLE: 'SEALING_UNAVAILABLE',
   /** The keychain could not decrypt the value: sealed under another key (another user or machine). */
   UNSEAL_FAILED: 'UNSEAL_FAILED',
-  /** No app window answered the main process's token request in time (transient). */
-  BROKER_TIMEOUT: 'BROKER_TIMEOUT',
-  /** The sign-in window was closed before the provider redirected back. */
-  SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
-  /** A main-process handler failed unexpectedly; the detail stays in the main process's log. */
-  INTERNAL: 'INTERNAL',
 } as const;
 
 /** One of the stable codes above. */
@@ -66,19 +50,21 @@ export interface ProviderAnswer {
 }
 
 /**
- * The one error class of tokenherd. `code` is stable; with PROVIDER_ERROR and
- * SESSION_EXPIRED after a refusal, `error`, `error_description` and `status` are
- * the provider's own answer (as oauth4webapi's `ResponseBodyError` has them).
+ * The one error class of tokenherd. `code` is stable: the core's `ErrorCode` unless a
+ * runtime shell passes its own set (the desktop shell's `DesktopErrorCode`), so the core
+ * never needs to know those codes. With PROVIDER_ERROR and SESSION_EXPIRED after a
+ * refusal, `error`, `error_description` and `status` are the provider's own answer (as
+ * oauth4webapi's `ResponseBodyError` has them).
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export class TokenHerdError extends Error implements ProviderAnswer {
+export class TokenHerdError<Code extends string = ErrorCode> extends Error implements ProviderAnswer {
   override readonly name = 'TokenHerdError';
-  readonly code: ErrorCode;
+  readonly code: Code;
   readonly error?: string;
   readonly error_description?: string;
   readonly status?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { readonly cause?: unknown } & ProviderAnswer) {
+  constructor(code: Code, message: string, options?: { readonly cause?: unknown } & ProviderAnswer) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options?.error !== undefined) this.error = options.error;
@@ -98,8 +84,12 @@ export function errorCodeOf(value: unknown): ErrorCode | undefined {
   return isErrorCode(code) ? code : undefined;
 }
 
-/** True for a tokenherd error (by `code`, so it also holds for cloned errors), optionally of one code. */
-export function isTokenHerdError(value: unknown, code?: ErrorCode): value is { code: ErrorCode; message: string } {
-  const actual = errorCodeOf(value);
-  return actual !== undefined && (code === undefined || actual === code);
+/**
+ * True for a tokenherd error (by `code`, so it also holds for cloned errors).
+ * Without `code`, true for the core's codes; with `code`, true for exactly that
+ * code, which may also be a runtime shell's (e.g. `DesktopErrorCode.NOT_ALLOWED`).
+ */
+export function isTokenHerdError<Code extends string = ErrorCode>(value: unknown, code?: Code): value is { code: Code; message: string } {
+  if (code === undefined) return errorCodeOf(value) !== undefined;
+  return typeof value === 'object' && value !== null && (value as { code?: unknown }).code === code;
 }

@@ -15,8 +15,6 @@ export interface Progress {
   attempt: number;
   /** Times it found a newer session stored by someone else and took it up. */
   adoptions: number;
-  /** The provider refused a refresh token in this operation. */
-  refused: boolean;
 }
 
 /** `decide` at a vantage point, now, with this window's offline state and the operation's progress. */
@@ -130,7 +128,6 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
         progress.adoptions++; // a sign-out, sign-in or outside rotation was stored meanwhile: it wins, these tokens are discarded
         return undefined;
       case 'expire':
-        progress.refused = true;
         await expire(session, verdict.reason, progress, verdict.refusal);
         return undefined;
       case 'fail':
@@ -148,7 +145,7 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
 
   return {
     async refresh(need) {
-      const progress: Progress = { attempt: 0, adoptions: 0, refused: false };
+      const progress: Progress = { attempt: 0, adoptions: 0 };
       // Sends are at most `retry.attempts` per adoption round, and rounds at most MAX_ADOPTIONS + 1.
       const maxPasses = (settings.retry.attempts + 1) * (MAX_ADOPTIONS + 2);
       for (let pass = 0; pass < maxPasses; pass++) {

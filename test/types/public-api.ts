@@ -43,6 +43,7 @@ import {
   serveTokenRequests,
   type BrokerAnswer,
   type DesktopAppBridge,
+  type DesktopErrorCode,
 } from 'tokenherd/desktop';
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from 'tokenherd/testing';
 
@@ -61,19 +62,17 @@ export type Checks = [
       | 'INVALID_TOKEN_RESPONSE'
       | 'INVALID_OPTIONS'
       | 'ABORTED'
-      | 'UNTRUSTED_SENDER'
-      | 'INVALID_PAYLOAD'
-      | 'INVALID_RESPONSE'
-      | 'NOT_ALLOWED'
-      | 'UNKNOWN_PROVIDER'
       | 'SEALING_UNAVAILABLE'
       | 'UNSEAL_FAILED'
-      | 'BROKER_TIMEOUT'
-      | 'SIGN_IN_CANCELLED'
-      | 'INTERNAL'
       | 'UNSUPPORTED'
       | 'STORE_CORRUPT'
       | 'CLOSED'
+    >
+  >,
+  Expect<
+    Equal<
+      DesktopErrorCode,
+      'UNTRUSTED_SENDER' | 'INVALID_PAYLOAD' | 'INVALID_RESPONSE' | 'NOT_ALLOWED' | 'UNKNOWN_PROVIDER' | 'BROKER_TIMEOUT' | 'SIGN_IN_CANCELLED' | 'INTERNAL'
     >
   >,
   Expect<Equal<TokenHerdEvent['type'], 'session-changed' | 'lock-acquired' | 'lock-released' | 'refresh-started' | 'refresh-succeeded' | 'refresh-failed'>>,
