@@ -7,8 +7,8 @@
  *
  * --list     prints each entry's names.
  * --readme   fails unless the README's API section lists every exported name of
- *            every entry exactly once: under a `#### \`<entry>\`` heading, one table
- *            row per name whose first cell is the name in backticks.
+ *            every entry exactly once: under a `#### \`<entry>\`` heading, table rows
+ *            whose first cell holds names in backticks (one, or several with commas).
  *
  * Run it on a built package (`npm run build`).
  */
@@ -69,8 +69,8 @@ function readmeProblems(readme: string): string[] {
   for (const line of api.split('\n')) {
     const heading = /^#{1,6} /.test(line) ? /^#### `([^`]+)`$/.exec(line) : undefined;
     if (heading !== undefined) entry = heading?.[1];
-    const row = entry !== undefined ? /^\| `([A-Za-z_$][\w$]*)` \|/.exec(line) : null;
-    if (entry !== undefined && row) listed.set(entry, [...(listed.get(entry) ?? []), row[1]!]);
+    const cell = entry !== undefined ? /^\| (`[A-Za-z_$][\w$]*`(?:, `[A-Za-z_$][\w$]*`)*) \|/.exec(line) : null;
+    if (entry !== undefined && cell) listed.set(entry, [...(listed.get(entry) ?? []), ...cell[1]!.split(', ').map((name) => name.slice(1, -1))]);
   }
   const problems: string[] = [];
   for (const [name, names] of exported) {
