@@ -15,7 +15,9 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startOAuthServer, type OAuthServer } from '../dev/oauth-server.js';
 import { startPostgres } from '../dev/postgres.js';
-import { createPostgresBackend, createTokenCoordinator, migratePostgres, type SessionBackend } from '../src/node/index.js';
+import type { SessionBackend } from '../src/node/backend.js';
+import { createTokenCoordinator, migratePostgres } from '../src/node/index.js';
+import { createPostgresBackend } from '../src/node/postgres-backend.js';
 import { BASELINE_TABLE, type Contestant, type NodeWorkerConfig, type NodeWorkerReply, type NodeWorkerRequest } from './node-protocol.js';
 
 export interface NodeBenchOptions {

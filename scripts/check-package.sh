@@ -3,7 +3,8 @@
 #   1. `npm pack` (its prepack runs `npm run build` from an empty dist);
 #   2. publint on the tarball: package.json fields, exports map, files that exist;
 #   3. arethetypeswrong on the tarball: each entry resolves to types that match its JS;
-#   4. every type a public signature names is exported from its entry;
+#   4. every type a public signature names is exported from its entry, and the
+#      README's API section lists every name each entry exports, once;
 #   5. a temporary project installs the tarball and type-checks the type-level API
 #      test and the quick start against it (no `paths`: the published .d.ts only),
 #      then imports every entry in Node.
@@ -61,6 +62,7 @@ EOF
 echo "type-level API test and quick start compile against the packed package (nodenext, bundler)"
 
 npx --no-install tsx scripts/check-exported-types.ts "$consumer/node_modules/tokenherd"
+npx --no-install tsx scripts/public-names.ts "$consumer/node_modules/tokenherd" --readme README.md
 
 # Every entry of the exports map loads in Node from the installed package.
 (cd "$consumer" && node --input-type=module -e "

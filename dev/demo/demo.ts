@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 import * as oauth from 'oauth4webapi';
-import { answerTokenQuery } from '../../src/desktop/index.js';
+import { answerTokenQuery } from '../../src/desktop/bridge.js';
 import {
   DEFAULT_DATABASE_NAME,
   createDpop,

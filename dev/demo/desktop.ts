@@ -12,11 +12,11 @@
  * `?relay=binding` the relay from `tokenherdTestRelay`; they run the main
  * process's real handlers in the test process.
  */
+import { valueOfIpcResult } from '../../src/desktop/bridge.js';
 import {
   relayedFetch,
   sealerFromBridge,
   serveTokenRequests,
-  valueOfIpcResult,
   type DesktopAppBridge,
   type IpcResult,
   type RelayedTokenRequest,

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPostgresBackend, createTokenCoordinator, migratePostgres, type Sealer, type SessionBackend } from '../../src/node/index.js';
+import type { SessionBackend } from '../../src/node/backend.js';
+import { createTokenCoordinator, migratePostgres, type Sealer } from '../../src/node/index.js';
+import { createPostgresBackend } from '../../src/node/postgres-backend.js';
 import { LEEWAY_SECONDS, expect, test } from './support/fixtures.js';
 import { untilTime } from './support/processes.js';
 import { signIn } from './support/scenario.js';

@@ -2,11 +2,10 @@
  * `tokenherd/desktop`: an app window's side of the Electron shell (see
  * docs/electron.md). It talks to the main process only through the bridge the
  * app preload exposes (`window.tokenherdDesktop`); nothing here imports Electron.
+ * The window's coordinator and its errors come from `tokenherd`; given
+ * `sealer: sealerFromBridge(...)`, the coordinator seals the refresh token itself.
  */
-export { answerTokenQuery, relayedFetch, sealerFromBridge, serveTokenRequests, valueOfIpcResult, type AccessTokenSource } from './bridge.js';
-export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
-export { DesktopErrorCode } from './errors.js';
-export { SEALED_PREFIX, createSealedStore, type Sealer, type SealedStoreOptions } from '../oauth/sealed-store.js';
+export { relayedFetch, sealerFromBridge, serveTokenRequests, type AccessTokenSource } from './bridge.js';
 export type {
   BrokerAnswer,
   DesktopAppBridge,
@@ -16,6 +15,7 @@ export type {
   RelayedTokenResponse,
   TokenQuery,
 } from './ipc-contract.js';
-// The port that createSealedStore wraps, and what it stores.
-export type { CompareAndSetResult, SessionStore } from '../shared/ports.js';
-export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+// What the bridge's results and the broker's answers carry, and what sealerFromBridge makes.
+export { ErrorCode } from '../shared/errors.js';
+export { DesktopErrorCode, type IpcErrorCode } from './errors.js';
+export type { Sealer } from '../oauth/sealed-store.js';

@@ -4,8 +4,9 @@ import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
 import type { ChannelPort, LockPort } from '../shared/ports.js';
 import { bearerSend, createAuthorizedFetch } from '../oauth/authorized-fetch.js';
 import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
-import type { SessionBackend, SessionHint } from './backend.js';
-import { createFileBackend } from './file-backend.js';
+import type { SessionBackend as BackendPorts, SessionHint } from './backend.js';
+import { createFileBackend as openFileBackend, type FileBackendOptions } from './file-backend.js';
+import { createPostgresBackend as openPostgresBackend, type PostgresBackendOptions } from './postgres-backend.js';
 import { createProcessLocks } from './process-locks.js';
 
 export interface TokenCoordinatorOptions extends ProviderOptions {
@@ -13,6 +14,44 @@ export interface TokenCoordinatorOptions extends ProviderOptions {
   readonly directory?: string;
   /** Where sessions are kept: `createPostgresBackend(...)` for server replicas, or a `createFileBackend(...)` you configured. */
   readonly backend?: SessionBackend;
+}
+
+/**
+ * Where Node coordinators keep sessions and exclude each other across processes: made by
+ * `createFileBackend` (one machine) or `createPostgresBackend` (server replicas). One serves
+ * any number of coordinators and session keys; whoever created it closes it, after them.
+ * Its lock, store and notices are the coordinator's own: a backend made any other way is
+ * refused with INVALID_OPTIONS.
+ */
+export interface SessionBackend {
+  /** Releases what the backend holds (file watchers and timers; PostgreSQL's LISTEN connection, never the pool). */
+  close(): Promise<void>;
+}
+
+/** The file backend; see `createFileBackend`. */
+export interface FileBackend extends SessionBackend {
+  /** The file that holds `sessionKey`'s session: the one to move away when it is reported STORE_CORRUPT. */
+  fileOf(sessionKey: string): string;
+}
+
+/**
+ * Sessions in files, for the processes of one machine (CLI invocations, a desktop app's
+ * main process beside its CLI); see docs/node.md. A file that does not read as a session
+ * is reported as STORE_CORRUPT and never overwritten.
+ * @throws INVALID_OPTIONS for invalid options
+ */
+export function createFileBackend(options: FileBackendOptions): FileBackend {
+  return openFileBackend(options);
+}
+
+/**
+ * Sessions in PostgreSQL, for server replicas: advisory locks, compare-and-set on a
+ * generation column, LISTEN/NOTIFY hints (never a token); see docs/node.md. Create the
+ * table first with `migratePostgres`.
+ * @throws INVALID_OPTIONS for invalid options
+ */
+export function createPostgresBackend(options: PostgresBackendOptions): SessionBackend {
+  return openPostgresBackend(options);
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
@@ -25,13 +64,13 @@ export interface TokenCoordinator extends CoordinatorCore {
 }
 
 /** Per backend: the lock that queues this process's callers before they contend across processes. */
-const processLocks = new WeakMap<SessionBackend, LockPort>();
+const processLocks = new WeakMap<BackendPorts, LockPort>();
 /** Per backend and session key: the channel ports of this process, which tell each other at once. */
-const processChannels = new WeakMap<SessionBackend, Map<string, Set<(data: unknown) => void>>>();
+const processChannels = new WeakMap<BackendPorts, Map<string, Set<(data: unknown) => void>>>();
 /** File backends opened through `directory`, shared by every coordinator of this process on that directory. */
-const directoryBackends = new Map<string, { backend: SessionBackend; users: number }>();
+const directoryBackends = new Map<string, { backend: BackendPorts; users: number }>();
 
-function lockOf(backend: SessionBackend): LockPort {
+function lockOf(backend: BackendPorts): LockPort {
   let lock = processLocks.get(backend);
   if (!lock) {
     lock = createProcessLocks(backend.lock);
@@ -45,7 +84,7 @@ function lockOf(backend: SessionBackend): LockPort {
  * once, other processes through the backend's notices. Only the hint crosses: a
  * session key and a generation, never a token.
  */
-function openChannel(backend: SessionBackend, sessionKey: string): ChannelPort {
+function openChannel(backend: BackendPorts, sessionKey: string): ChannelPort {
   let byKey = processChannels.get(backend);
   if (!byKey) {
     byKey = new Map();
@@ -93,11 +132,11 @@ function hintMessage({ sessionKey, generation }: SessionHint): unknown {
   return { v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation };
 }
 
-function useDirectory(directory: string): { backend: SessionBackend; release(): void } {
+function useDirectory(directory: string): { backend: BackendPorts; release(): void } {
   const path = resolvePath(directory);
   let entry = directoryBackends.get(path);
   if (!entry) {
-    entry = { backend: createFileBackend({ directory: path }), users: 0 };
+    entry = { backend: openFileBackend({ directory: path }), users: 0 };
     directoryBackends.set(path, entry);
   }
   entry.users++;
@@ -128,12 +167,12 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   if (options.directory !== undefined && (typeof options.directory !== 'string' || options.directory === '')) {
     throw invalidOptions('directory must be a non-empty path');
   }
-  const { backend: given } = options;
+  const given: Partial<BackendPorts> | undefined = options.backend;
   if (given !== undefined && (typeof given !== 'object' || given === null || typeof given.store?.compareAndSet !== 'function')) {
     throw invalidOptions('backend must come from createFileBackend or createPostgresBackend');
   }
   const owned = options.directory !== undefined ? useDirectory(options.directory) : undefined;
-  const backend = owned?.backend ?? (given as SessionBackend);
+  const backend = owned?.backend ?? (given as BackendPorts);
 
   const core = createCoordinatorCore(settings, {
     lock: lockOf(backend),
@@ -151,16 +190,15 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   };
 }
 
-export type { AbortSignalLike } from '../shared/abort.js';
+// What a Node program calls and names: the coordinator, its options and the types they name, events,
+// errors, and the two backends. A backend's lock, store and notices stay inside the package.
 export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
-export type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
-export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
-export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
-export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
+export type { AbortSignalLike } from '../shared/abort.js';
 export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
+export type { ProviderOptions } from '../oauth/provider-options.js';
 export type { OAuthClientOptions } from '../oauth/token-endpoint.js';
 export type { Sealer, SealedStoreOptions } from '../oauth/sealed-store.js';
-export type { ProviderOptions } from '../oauth/provider-options.js';
-export type { NoticePort, SessionBackend, SessionHint } from './backend.js';
-export { createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
-export { createPostgresBackend, migratePostgres, type PostgresBackendOptions } from './postgres-backend.js';
+export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
+export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export type { FileBackendOptions } from './file-backend.js';
+export { migratePostgres, type PostgresBackendOptions } from './postgres-backend.js';

@@ -131,21 +131,19 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   };
 }
 
+// What an app calls and names: the coordinator, its options and the types they name, events, errors, and a
+// sign-in with DPoP. The adapters the coordinator builds itself (Web Locks, BroadcastChannel, IndexedDB, token
+// endpoint, the DPoP key store and proof-carrying fetch) are not exported: the coordinator is their only user.
 export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
-export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
-export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
-export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
-export { openBroadcastChannel } from './broadcast.js';
-export { DATABASE_VERSION, DEFAULT_DATABASE_NAME, createIndexedDbStore, type IndexedDbStoreOptions, type TokenHerdDB } from './indexeddb-store.js';
-export { createTokenEndpoint, parseRetryAfter, type OAuthClientOptions, type TokenEndpointOptions } from '../oauth/token-endpoint.js';
-export { createWebLocks } from './web-locks.js';
-export type { Sealer, SealedStoreOptions } from '../oauth/sealed-store.js';
-export type { ProviderOptions } from '../oauth/provider-options.js';
-// The ports the browser adapters above implement (see tokenherd/core), and what they carry.
 export type { AbortSignalLike } from '../shared/abort.js';
-export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';
-export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
+export type { ProviderOptions } from '../oauth/provider-options.js';
+export type { OAuthClientOptions } from '../oauth/token-endpoint.js';
+export type { Sealer, SealedStoreOptions } from '../oauth/sealed-store.js';
+export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
+export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+// `createDpop` needs the coordinator's database: `databaseName`, or this default.
+export { DEFAULT_DATABASE_NAME } from './indexeddb-store.js';
 export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions } from './dpop.js';
-export type { DpopRequestOptions } from '../oauth/token-endpoint.js';
-export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
-export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey, type StoredDpopNonce } from './dpop-key-store.js';
+export type { DpopProofSource, DpopRequestOptions } from '../oauth/token-endpoint.js';
+export type { StoredDpopKey } from './dpop-key-store.js';

@@ -39,16 +39,6 @@ export const ErrorCode = {
 /** One of the stable codes above. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** What a provider said when it refused a request, kept on the error as it was answered. */
-export interface ProviderAnswer {
-  /** The OAuth `error` code of the answer (RFC 6749 §5.2), e.g. `invalid_grant`, `invalid_client`, `invalid_scope`. */
-  readonly error?: string;
-  /** The answer's `error_description`, for people: never branch on it. */
-  readonly error_description?: string;
-  /** The answer's HTTP status. */
-  readonly status?: number;
-}
-
 /**
  * The one error class of tokenherd. `code` is stable: the core's `ErrorCode` unless a
  * runtime shell passes its own set (the desktop shell's `DesktopErrorCode`), so the core
@@ -57,14 +47,21 @@ export interface ProviderAnswer {
  * oauth4webapi's `ResponseBodyError` has them).
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export class TokenHerdError<Code extends string = ErrorCode> extends Error implements ProviderAnswer {
+export class TokenHerdError<Code extends string = ErrorCode> extends Error {
   override readonly name = 'TokenHerdError';
   readonly code: Code;
+  /** The provider's OAuth `error` code (RFC 6749 §5.2): `invalid_grant`, `invalid_client`, `invalid_scope`, ... */
   readonly error?: string;
+  /** The provider's `error_description`, for people: never branch on it. */
   readonly error_description?: string;
+  /** The HTTP status of the provider's answer. */
   readonly status?: number;
 
-  constructor(code: Code, message: string, options?: { readonly cause?: unknown } & ProviderAnswer) {
+  constructor(
+    code: Code,
+    message: string,
+    options?: { readonly cause?: unknown; readonly error?: string; readonly error_description?: string; readonly status?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options?.error !== undefined) this.error = options.error;

@@ -1,3 +1,10 @@
+/**
+ * `tokenherd/core`: what someone writing a new adapter needs. The pure coordinator
+ * (`createCoordinatorCore`) and the ports it runs on, the records a store keeps and
+ * their validator, the settings, events and errors. The decision table and the
+ * channel's message codec are the core's own and not exported: the table can
+ * change without breaking an adapter.
+ */
 export type { AbortSignalLike } from './abort.js';
 export {
   createCoordinatorCore,
@@ -9,22 +16,6 @@ export {
 } from './coordinator.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
-export { MESSAGE_VERSION, announcementOf, parseMessage, toHint, type SessionChangedMessage } from './messages.js';
-export {
-  MAX_ADOPTIONS,
-  decide,
-  judge,
-  markerFor,
-  usable,
-  type Decision,
-  type DecisionAt,
-  type Need,
-  type Recovery,
-  type Sent,
-  type Situation,
-  type Vantage,
-  type Verdict,
-} from './decide.js';
-export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
-export { isStoredSession, parseTokenResponse, type ActiveSession, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
+export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, ProviderRefusal, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
+export { isStoredSession, type Backoff, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
 export { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from './settings.js';

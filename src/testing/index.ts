@@ -17,6 +17,6 @@ export {
   type MemoryStore,
 } from './memory.js';
 // The ports these implement, so a test can name them without a second import.
-export type { ChannelPort, Clock, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from '../shared/ports.js';
+export type { ChannelPort, Clock, CompareAndSetResult, LockPort, ProviderRefusal, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from '../shared/ports.js';
 export type { AbortSignalLike } from '../shared/abort.js';
-export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+export type { Backoff, RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';

@@ -7,11 +7,17 @@ import { onAbort, type AbortSignalLike } from '../shared/abort.js';
 import type { ChannelPort, Clock, LockPort, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
 
+/** A `LockPort` in memory, whose holders and queue a test can inspect. */
 export interface MemoryLocks extends LockPort {
   /** Names held now and requests queued, for leak checks. */
   snapshot(): { held: string[]; pending: number };
 }
 
+/**
+ * Exclusive named locks in memory, as Web Locks grant them: one holder per name,
+ * waiters served first in, first out; an aborted waiter leaves the queue and
+ * rejects with the signal's reason, and a holder releases when its callback settles.
+ */
 export function createMemoryLocks(): MemoryLocks {
   const held = new Set<string>();
   const queues = new Map<string, Array<() => void>>();
@@ -54,12 +60,19 @@ export function createMemoryLocks(): MemoryLocks {
   };
 }
 
+/** Named broadcast channels in memory, shared by the windows of one test. */
 export interface MemoryChannelHub {
+  /** A port on channel `name`: like a `BroadcastChannel`, it never receives its own posts. */
   open(name: string): ChannelPort;
   /** Open ports and their listeners, for leak checks. */
   snapshot(): { ports: number; listeners: number };
 }
 
+/**
+ * Broadcast channels in memory: a post reaches every other open port of the same
+ * name asynchronously (as BroadcastChannel delivers), never the sender, and never a
+ * port closed before delivery.
+ */
 export function createMemoryChannelHub(): MemoryChannelHub {
   const ports = new Map<string, Set<Set<(data: unknown) => void>>>();
   return {
@@ -100,16 +113,23 @@ export function createMemoryChannelHub(): MemoryChannelHub {
   };
 }
 
+/** A `SessionStore` in memory that a test can also write around and inspect. */
 export interface MemoryStore extends SessionStore {
   /** Writes anything, unchecked, as a party outside the coordinator would (an old app version, a user). */
   put(sessionKey: string, value: unknown): void;
   /** What is stored, whatever it is. */
   raw(sessionKey: string): unknown;
+  /** Deletes every record, as a user clearing site data would. */
   clear(): void;
+  /** Successful compare-and-sets so far. */
   readonly writes: number;
 }
 
-/** One store shared by all windows of a test, like one IndexedDB origin. Records are copied in and out. */
+/**
+ * One store shared by all windows of a test, like one IndexedDB origin. Compare-and-set
+ * is atomic; records are copied in and out, and what is stored but is not a valid
+ * record reads as undefined (generation 0), as in the IndexedDB store.
+ */
 export function createMemoryStore(): MemoryStore {
   const records = new Map<string, unknown>();
   const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
@@ -147,14 +167,20 @@ export function createMemoryStore(): MemoryStore {
   };
 }
 
+/** A `Clock` whose time moves only when the test moves it. */
 export interface ManualClock extends Clock {
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void;
   /** Moves time to the earliest timer and fires it; returns how far time moved (undefined: no timer). */
   advanceToNext(): number | undefined;
+  /** Timers set and not yet fired or cleared. */
   pendingTimers(): number;
 }
 
+/**
+ * A clock that starts at `start` (ms) and never moves by itself: timers fire only in
+ * `advance` and `advanceToNext`, in order of due time (ties in order of setting).
+ */
 export function createManualClock(start = 1_700_000_000_000): ManualClock {
   let now = start;
   let nextId = 1;
@@ -195,8 +221,11 @@ export function createManualClock(start = 1_700_000_000_000): ManualClock {
   };
 }
 
+/** How `createMemoryProvider`'s authorization server behaves. */
 export interface MemoryProviderOptions {
+  /** The time tokens are issued and expire by: the test's clock. */
   readonly clock: Clock;
+  /** `expires_in` of issued access tokens. Default 3600. */
   readonly accessTokenTtlSeconds?: number;
   /** What a consumed refresh token gets: `revoke` the whole grant (oidc-provider), `reject` it alone (GitHub), or `allow` (no rotation: Google, Entra). */
   readonly reuse?: 'revoke' | 'reject' | 'allow';
@@ -204,21 +233,30 @@ export interface MemoryProviderOptions {
   readonly reuseGraceMs?: number;
 }
 
+/** An authorization server in memory: the coordinator's token endpoint, and what a test asks of the server. */
 export interface MemoryProvider {
+  /** The port a core sends its refresh requests to. */
   readonly endpoint: TokenEndpoint;
   /** A token response as sign-in would return it. */
   signIn(): Record<string, unknown>;
   /** Refresh outside any coordination, as a party outside the lock would. */
   refreshOutside(refreshToken: string): RefreshOutcome;
+  /** Whether a resource server would accept `accessToken` now: issued here, unexpired, its grant not revoked. */
   accessTokenWorks(accessToken: string): boolean;
   /** The next requests get these outcomes instead of being served (a response is a raw JSON body). */
   script(...outcomes: RefreshOutcome[]): void;
   /** Awaited before each request is served; lets a test hold requests in flight. */
   onRequest(hook: ((refreshToken: string) => Promise<void> | void) | undefined): void;
+  /** Refresh requests received, rejected, grants revoked for reuse, and the most requests in flight at once. */
   readonly stats: { requests: number; rejected: number; revocations: number; maxInFlight: number };
 }
 
-/** A token endpoint with rotating, single-use refresh tokens and reuse detection. */
+/**
+ * A token endpoint with rotating, single-use refresh tokens and reuse detection: each
+ * refresh token is consumed by its first use; unless `reuse` is `allow`, a later use
+ * (once `reuseGraceMs` has passed) is rejected with `invalid_grant`, and with `revoke`
+ * (the default) its whole grant is revoked.
+ */
 export function createMemoryProvider(options: MemoryProviderOptions): MemoryProvider {
   const { clock, accessTokenTtlSeconds = 3600, reuse = 'revoke', reuseGraceMs = 0 } = options;
   const refreshTokens = new Map<string, { grant: number; consumedAt?: number }>();

@@ -1,8 +1,11 @@
 /**
  * Type-level test of the public API: `tsc -p test/types` fails if a documented
- * name, signature, event or error code changes. Nothing here runs.
+ * name, signature, event or error code changes, or if a name removed from the
+ * surface (CHANGELOG.md) is exported again. Nothing here runs. The Node entry's
+ * test is node-api.ts (it needs Node's types).
  */
 import {
+  DEFAULT_DATABASE_NAME,
   createDpop,
   createTokenCoordinator,
   isTokenHerdError,
@@ -20,32 +23,31 @@ import {
   type TokenCoordinatorOptions,
   type TokenHerdEvent,
 } from 'tokenherd';
+import type * as App from 'tokenherd';
 import {
   createCoordinatorCore,
+  herdName,
+  isStoredSession,
   resolveSettings,
-  decide,
-  judge,
   type CompareAndSetResult,
   type CoordinatorPorts,
-  type Decision,
-  type Need,
-  type ResolvedSettings,
-  type Sent,
   type SessionStore,
-  type Situation,
-  type Verdict,
+  type StoredSession,
 } from 'tokenherd/core';
+import type * as Core from 'tokenherd/core';
 import {
-  answerTokenQuery,
-  createSealedStore,
   relayedFetch,
   sealerFromBridge,
   serveTokenRequests,
   type BrokerAnswer,
   type DesktopAppBridge,
   type DesktopErrorCode,
+  type IpcErrorCode,
+  type TokenQuery,
 } from 'tokenherd/desktop';
+import type * as Desktop from 'tokenherd/desktop';
 import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from 'tokenherd/testing';
+import type * as Testing from 'tokenherd/testing';
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
 type Expect<T extends true> = T;
@@ -96,11 +98,90 @@ export type Checks = [
   Expect<Equal<TokenCoordinatorOptions['client'], OAuthClientOptions>>,
   Expect<Equal<TokenCoordinatorOptions['profile'], ProviderProfile | undefined>>,
   Expect<Equal<TokenCoordinatorOptions['sealer'], Sealer | undefined>>,
-  // The decision table: one situation in, one decision out.
-  Expect<Equal<Parameters<typeof decide>[0]['need'], Need>>,
-  Expect<Equal<Decision['do'], 'use' | 'read' | 'lock' | 'refresh' | 'expire' | 'fail'>>,
-  Expect<Equal<ReturnType<typeof decide<'memory'>>, Extract<Decision, { do: 'use' | 'read' }>>>,
-  Expect<Equal<Verdict['do'], 'store' | 'expire' | 'retry' | 'fail'>>,
+  Expect<Equal<Parameters<typeof createDpop>[0]['databaseName'], string>>,
+  Expect<Equal<typeof DEFAULT_DATABASE_NAME, 'tokenherd'>>,
+  // An adapter's records: what a store reads back is checked with the core's validator.
+  Expect<Equal<Parameters<SessionStore['compareAndSet']>[2], StoredSession>>,
+  Expect<Equal<ReturnType<typeof herdName>, string>>,
+  // The desktop bridge: the broker's question and the only answers a window can give.
+  Expect<Equal<Parameters<Parameters<DesktopAppBridge['serveTokenRequests']>[1]>, [query: TokenQuery]>>,
+  Expect<Equal<IpcErrorCode, ErrorCode | DesktopErrorCode>>,
+  Expect<Equal<BrokerAnswer, { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string }>>,
+  // Every runtime export of each entry, exactly: a value added or removed fails here.
+  Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'ErrorCode' | 'DesktopErrorCode'>>,
+  Expect<Equal<keyof typeof Testing, 'createManualClock' | 'createMemoryChannelHub' | 'createMemoryLocks' | 'createMemoryProvider' | 'createMemoryStore'>>,
+];
+
+// Types removed from the surface (CHANGELOG.md): each line stops compiling if its name is exported again.
+export type Removed = [
+  // @ts-expect-error the browser adapters' types: the coordinator builds its adapters itself
+  App.IndexedDbStoreOptions,
+  // @ts-expect-error removed, as above
+  App.TokenHerdDB,
+  // @ts-expect-error removed, as above
+  App.TokenEndpointOptions,
+  // @ts-expect-error the DPoP key store and proof-carrying fetch are the coordinator's
+  App.DpopKeyStore,
+  // @ts-expect-error removed, as above
+  App.StoredDpopNonce,
+  // @ts-expect-error removed, as above
+  App.DpopFetchOptions,
+  // @ts-expect-error removed, as above
+  App.DpopSend,
+  // @ts-expect-error the ports and records are an adapter author's: tokenherd/core
+  App.LockPort,
+  // @ts-expect-error removed, as above
+  App.ChannelPort,
+  // @ts-expect-error removed, as above
+  App.SessionStore,
+  // @ts-expect-error removed, as above
+  App.CompareAndSetResult,
+  // @ts-expect-error removed, as above
+  App.TokenEndpoint,
+  // @ts-expect-error removed, as above
+  App.RefreshOutcome,
+  // @ts-expect-error removed, as above
+  App.StoredSession,
+  // @ts-expect-error removed, as above
+  App.TokenSet,
+  // @ts-expect-error removed, as above
+  App.RefreshInFlight,
+  // @ts-expect-error the decision table's types: the core's own, free to change
+  Core.Need,
+  // @ts-expect-error removed, as above
+  Core.Sent,
+  // @ts-expect-error removed, as above
+  Core.Situation,
+  // @ts-expect-error removed, as above
+  Core.Vantage,
+  // @ts-expect-error removed, as above
+  Core.Verdict,
+  // @ts-expect-error removed, as above
+  Core.Decision,
+  // @ts-expect-error removed, as above
+  Core.DecisionAt<'memory'>,
+  // @ts-expect-error removed, as above
+  Core.Recovery,
+  // @ts-expect-error the channel's messages are the core's own
+  Core.SessionChangedMessage,
+  // @ts-expect-error removed, as above
+  Core.ActiveSession,
+  // @ts-expect-error a desktop window gets its coordinator's store from tokenherd; no store types here
+  Desktop.SessionStore,
+  // @ts-expect-error removed, as above
+  Desktop.CompareAndSetResult,
+  // @ts-expect-error removed, as above
+  Desktop.StoredSession,
+  // @ts-expect-error removed, as above
+  Desktop.TokenSet,
+  // @ts-expect-error removed, as above
+  Desktop.RefreshInFlight,
+  // @ts-expect-error removed, as above
+  Desktop.SealedStoreOptions,
+  // @ts-expect-error the IPC contract's internals stay with the main process and the preloads
+  Desktop.IpcContract,
 ];
 
 // Required options are required.
@@ -129,21 +210,34 @@ export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
 }
 
 // The desktop window's side: sealing through the main process's keychain, and answering its token broker.
-export function desktopWindow(bridge: DesktopAppBridge, store: SessionStore): () => void {
-  const coordinator = createTokenCoordinator({
-    sessionKey: 'github',
-    issuer: 'https://github.com',
-    client: { client_id: 'Iv1.app' },
-    sealer: sealerFromBridge(bridge),
-  });
-  const sealed: SessionStore = createSealedStore(store, sealerFromBridge(bridge));
-  sealed.close();
+export function desktopWindow(bridge: DesktopAppBridge): () => void {
+  const sealer: Sealer = sealerFromBridge(bridge);
+  const coordinator = createTokenCoordinator({ sessionKey: 'github', issuer: 'https://github.com', client: { client_id: 'Iv1.app' }, sealer });
   return serveTokenRequests(bridge, 'github', coordinator);
 }
 
 // The core composes with any ports.
 export function customCore(ports: Omit<CoordinatorPorts, 'lock'>) {
   return createCoordinatorCore(resolveSettings({ sessionKey: 'k' }), { ...ports, lock: createMemoryLocks() });
+}
+
+// A new store adapter: what it reads back is a record only if the core's validator says so.
+export function mapStore(): SessionStore {
+  const records = new Map<string, unknown>();
+  const read = (sessionKey: string): StoredSession | undefined => {
+    const value = records.get(sessionKey);
+    return isStoredSession(value) ? value : undefined;
+  };
+  return {
+    read: async (sessionKey) => read(sessionKey),
+    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
+      const current = read(sessionKey);
+      if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
+      records.set(sessionKey, next);
+      return { ok: true };
+    },
+    close: () => records.clear(),
+  };
 }
 
 // The in-memory ports make a whole core for a test, without a browser.
@@ -154,7 +248,7 @@ export function coreForTests() {
     resolveSettings({ sessionKey: 'k' }),
     {
       lock: createMemoryLocks(),
-      channel: createMemoryChannelHub().open('tokenherd:k'),
+      channel: createMemoryChannelHub().open(herdName('k')),
       store: createMemoryStore(),
       clock,
       endpoint: provider.endpoint,
@@ -163,25 +257,10 @@ export function coreForTests() {
   );
 }
 
-// The decision table is a pure function: a caller with nothing stored, seen from memory, reads the store.
-export function firstLook(situation: Situation<'memory'>): 'use' | 'read' {
-  return decide(situation).do;
-}
-
-// A provider that refused the refresh token: the verdict is one of the table's rows.
-export function onRefused(sent: Sent, settings: Pick<ResolvedSettings, 'profile' | 'retry'>): Verdict['do'] {
-  return judge({ kind: 'rejected', error: 'invalid_grant' }, sent, settings, 0.5).do;
-}
-
-// The broker's answer carries an access token or a code, nothing else.
-export function answerBroker(coordinator: TokenCoordinator): Promise<BrokerAnswer> {
-  return answerTokenQuery(coordinator, { minValiditySeconds: 60 });
-}
-
 // DPoP: a sign-in bound to a new key, then the coordinator's refreshes and fetches carry proofs of it.
 export async function dpopSignIn(exchange: (options: DpopRequestOptions) => Promise<unknown>): Promise<TokenCoordinator> {
   const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop: true });
-  const dpop = createDpop({ sessionKey: 'acme', databaseName: 'tokenherd' });
+  const dpop: Dpop = createDpop({ sessionKey: 'acme', databaseName: DEFAULT_DATABASE_NAME });
   await dpop.signIn((options) => retryOnNonceChallenge(() => exchange(options)), (response) => coordinator.setSession(response));
   return coordinator;
 }
