@@ -8,7 +8,6 @@
  *
  *   npm run bench:node -- [--replicas 4] [--callers 50] [--expiries 3] [--ttl 3] [--samples 2000]
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +17,7 @@ import { startPostgres } from '../dev/postgres.js';
 import type { SessionBackend } from '../src/node/backend.js';
 import { createTokenCoordinator, migratePostgres } from '../src/node/index.js';
 import { createPostgresBackend } from '../src/node/postgres-backend.js';
+import { forkTsx, untilTime } from '../e2e/node/support/processes.js';
 import { BASELINE_TABLE, type Contestant, type NodeWorkerConfig, type NodeWorkerReply, type NodeWorkerRequest } from './node-protocol.js';
 
 export interface NodeBenchOptions {
@@ -60,12 +60,7 @@ interface Worker {
 }
 
 function startWorker(config: NodeWorkerConfig): Promise<Worker> {
-  const child: ChildProcess = fork(WORKER, [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, TOKENHERD_BENCH_WORKER: JSON.stringify(config) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const { child, exited } = forkTsx(WORKER, 'TOKENHERD_BENCH_WORKER', config);
   const waiting = new Map<number, (reply: NodeWorkerReply) => void>();
   child.on('message', (reply: NodeWorkerReply) => {
     if ('id' in reply) waiting.get(reply.id)?.(reply);
@@ -92,8 +87,6 @@ function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
-
-const until = (at: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 
 export async function runNodeBench(options: NodeBenchOptions = NODE_BENCH_DEFAULTS): Promise<NodeBenchResult[]> {
   const cluster = process.env['DATABASE_URL'] ? undefined : await startPostgres();
@@ -156,7 +149,7 @@ async function runContestant(
   const before = oauth.stats();
   try {
     for (let expiry = 0; expiry < options.expiries; expiry++) {
-      await until(expiresAt - LEEWAY_SECONDS * 1000 + 20);
+      await untilTime(expiresAt - LEEWAY_SECONDS * 1000 + 20);
       const start = oauth.stats().refreshRequests;
       const at = Date.now() + 150;
       const bursts = await Promise.all(workers.map((w) => w.ask<Extract<NodeWorkerReply, { type: 'burst-done' }>>({ type: 'burst', id: ++id, callers: options.callers, at })));

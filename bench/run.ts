@@ -67,10 +67,10 @@ interface Harness {
 }
 
 async function openWindows(harness: Harness, context: BrowserContext, contestant: ContestantName, count: number): Promise<Page[]> {
-  const query = new URLSearchParams({ issuer: harness.oauth.issuer, client_id: harness.oauth.clientId });
+  const query = new URLSearchParams({ contestant, issuer: harness.oauth.issuer, client_id: harness.oauth.clientId });
   return mapLimit(Array.from({ length: count }), OPEN_CONCURRENCY, async () => {
     const page = await context.newPage();
-    await page.goto(`${harness.origin}/${contestant}.html?${query}`);
+    await page.goto(`${harness.origin}/window.html?${query}`);
     await page.waitForFunction(() => window.bench !== undefined);
     return page;
   });

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-/** One page per contestant, all served by one preview server (one origin), built to bench/out/pages. */
+/** The contestants, all loaded by one page (window.html) from one preview server (one origin), built to bench/out/pages. */
 export const CONTESTANTS = ['tokenherd', 'naive', 'oidc-client-ts', 'okta-auth-js'] as const;
 
 const pages = fileURLToPath(new URL('pages/', import.meta.url));
@@ -12,7 +12,7 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('out/pages', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
-    rollupOptions: { input: Object.fromEntries(CONTESTANTS.map((name) => [name, `${pages}${name}.html`])) },
+    rollupOptions: { input: `${pages}window.html` },
   },
   preview: { host: '127.0.0.1' },
   logLevel: 'warn',

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, expect } from '@playwright/test';
 import * as oauth from 'oauth4webapi';
+import { authorizationRequest } from './authorization-request.js';
 import {
   startOAuthServer,
   type OAuthServer,
@@ -265,19 +266,7 @@ test('authorization code + PKCE through the devInteractions login and consent pa
   );
   expect(as.token_endpoint).toBe(s.tokenEndpoint);
   const client: oauth.Client = { client_id: s.clientId };
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const authorize = new URL(str(as.authorization_endpoint));
-  authorize.search = new URLSearchParams({
-    client_id: s.clientId,
-    redirect_uri: redirectUri,
-    response_type: 'code',
-    scope: 'openid offline_access',
-    prompt: 'consent',
-    state,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  }).toString();
+  const { url: authorize, verifier, state } = await authorizationRequest(str(as.authorization_endpoint), s.clientId, redirectUri);
   const navigate = createUserAgent(redirectUri);
 
   const login = await navigate(authorize.href);

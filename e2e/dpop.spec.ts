@@ -23,7 +23,7 @@ for (const windows of [2, 8, 32]) {
   test(`${windows} windows share one DPoP key: the server sees one jkt, one refresh per expiry, every window's token works`, async ({ app, oauth }) => {
     test.setTimeout(60_000 + windows * 4_000); // 32 windows and a sign-in through the login pages, on 2 shared cores
     const pages = await signedIn(app, windows);
-    const key = await pages[windows - 1]!.evaluate(inspectDpopKey, SESSION_KEY);
+    const key = await inspectDpopKey(pages[windows - 1]!, SESSION_KEY);
     expect(key?.jkt).toEqual(expect.any(String));
     oauth.resetStats();
     for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
@@ -40,7 +40,7 @@ for (const windows of [2, 8, 32]) {
 test('the private key cannot be exported, in any window', async ({ app }) => {
   const pages = await signedIn(app, 2);
   for (const page of pages) {
-    expect(await page.evaluate(inspectDpopKey, SESSION_KEY)).toMatchObject({ extractable: false, exports: ['InvalidAccessError', 'InvalidAccessError'] });
+    expect(await inspectDpopKey(page, SESSION_KEY)).toMatchObject({ extractable: false, exports: ['InvalidAccessError', 'InvalidAccessError'] });
   }
 });
 
@@ -99,7 +99,7 @@ test.describe('the server demands DPoP nonces', () => {
 
   test('windows that know no nonce reach the server in turn until one has learned it: one challenge, not N', async ({ app, oauth }) => {
     const [signer, ...others] = await signedIn(app, 8);
-    await signer!.evaluate(clearStore, 'dpopNonces'); // the other windows have made no request yet: none knows a nonce
+    await clearStore(signer!, 'dpopNonces'); // the other windows have made no request yet: none knows a nonce
     oauth.resetStats();
     const answers = await apiFromAll(others);
     expect(answers.filter((answer) => !(answer.ok && answer.status === 200))).toEqual([]);
@@ -109,7 +109,7 @@ test.describe('the server demands DPoP nonces', () => {
 
 test('the key deleted from IndexedDB: SESSION_EXPIRED in every window, no request sent, nothing loops', async ({ app, oauth }) => {
   const pages = await signedIn(app, 4);
-  await pages[0]!.evaluate(clearStore, 'dpopKeys');
+  await clearStore(pages[0]!, 'dpopKeys');
   oauth.resetStats();
   const results = await app.tokensAtExpiry(pages);
   expect(results.map((result) => (result.ok ? 'token' : result.code))).toEqual(Array(4).fill('SESSION_EXPIRED'));
@@ -130,14 +130,14 @@ test('the key deleted from IndexedDB: SESSION_EXPIRED in every window, no reques
 test('sign-out deletes the key; the next sign-in binds the session to a new one', async ({ app, oauth }) => {
   const pages = await signedIn(app, 2);
   const [signer, watcher] = pages as [Page, Page];
-  const before = await watcher.evaluate(inspectDpopKey, SESSION_KEY);
+  const before = await inspectDpopKey(watcher, SESSION_KEY);
   expect(await watcher.evaluate(() => window.tokenherdDemo.api())).toEqual({ ok: true, status: 200 });
   await watcher.evaluate(() => window.tokenherdDemo.coordinator.signOut());
   await app.waitForStatus(signer, 'signed-out');
-  expect(await signer.evaluate(inspectDpopKey, SESSION_KEY)).toBeUndefined();
+  expect(await inspectDpopKey(signer, SESSION_KEY)).toBeUndefined();
   await app.signInThroughLoginPage(signer);
   await app.waitForStatus(watcher, 'signed-in');
-  const after = await watcher.evaluate(inspectDpopKey, SESSION_KEY);
+  const after = await inspectDpopKey(watcher, SESSION_KEY);
   expect(after?.jkt).toEqual(expect.any(String));
   expect(after?.jkt).not.toBe(before?.jkt);
   expect(await watcher.evaluate(() => window.tokenherdDemo.api())).toEqual({ ok: true, status: 200 });

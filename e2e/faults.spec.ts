@@ -5,7 +5,7 @@ import { readRecord } from './support/idb.js';
 const LOCK = `tokenherd:${SESSION_KEY}`;
 type Stored = { generation: number; state: string; tokens: { accessToken: string; refreshToken: string }; backoff?: { since: number; ms: number } };
 
-const stored = (page: Page) => page.evaluate(readRecord, SESSION_KEY) as Promise<Stored>;
+const stored = (page: Page) => readRecord(page, SESSION_KEY) as Promise<Stored>;
 const token = (page: Page) => page.evaluate(() => window.tokenherdDemo.token());
 const events = (page: Page) => page.evaluate(() => window.tokenherdDemo.events);
 const lockState = (page: Page) =>
@@ -18,9 +18,7 @@ test.describe('transient failures (scenarios 10, 11)', () => {
   test.use({ emulation: 'oidc' });
 
   test('5xx and 429 are retried with backoff, Retry-After is honoured, and the session is kept', async ({ app, gateway }) => {
-    const pages = await app.open(3, { query: { retry_base: '50' } });
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(3, { query: { retry_base: '50' } });
     gateway!.script({ status: 503 }, { status: 429, retryAfter: '1' });
     const results = await app.tokensAtExpiry(pages);
     expect(new Set(results.map((r) => (r.ok ? r.token : r.code))).size).toBe(1);
@@ -37,9 +35,7 @@ test.describe('transient failures (scenarios 10, 11)', () => {
   });
 
   test('a provider that stays down: one burst of requests for all windows, TRANSIENT for all, backoff shared, then recovery', async ({ app, gateway }) => {
-    const pages = await app.open(4, { query: { retry_attempts: '2', retry_base: '50' } });
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(4, { query: { retry_attempts: '2', retry_base: '50' } });
     gateway!.script({ status: 503 }, { status: 503, retryAfter: '2' });
     const results = await app.tokensAtExpiry(pages);
     expect(results.map((r) => !r.ok && r.code)).toEqual(['TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'TRANSIENT']);
@@ -88,9 +84,7 @@ test.describe('lost responses with a provider that revokes on reuse (scenarios 8
   });
 
   test('the leader closed after the provider consumed the token: the successor ends the session once, clearly', async ({ app, gateway }) => {
-    const pages = await app.open(3);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(3);
     gateway!.script({ forward: true, then: 'hang' });
     const leader = pages[0]!;
     void leader.evaluate(() => window.tokenherdDemo.tokenAt(0, { forceRefresh: true })).catch(() => {});
@@ -118,9 +112,7 @@ test.describe('a provider with a reuse grace window (Auth0 overlap, Okta grace)'
   });
 
   test('the leader closed after the provider consumed the token: the successor recovers by grace', async ({ app, gateway, oauth }) => {
-    const pages = await app.open(3, { query: { profile: 'grace:30' } });
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(3, { query: { profile: 'grace:30' } });
     gateway!.script({ forward: true, then: 'hang' });
     void pages[0]!.evaluate(() => window.tokenherdDemo.tokenAt(0, { forceRefresh: true })).catch(() => {});
     await expect.poll(() => gateway!.stats().consumed).toBe(1);
@@ -138,9 +130,7 @@ test.describe('GitHub (scenario 21)', () => {
   const github = { profile: 'github', client_secret: 'app-secret' };
 
   test('with its client secret, one refresh per expiry; the old access token dies and every window holds the new one', async ({ app, gateway, oauth }) => {
-    const pages = await app.open(4, { query: github });
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(4, { query: github });
     const before = await token(pages[1]!);
     for (let expiry = 1; expiry <= 2; expiry++) {
       const results = await app.tokensAtExpiry(pages);
@@ -172,9 +162,7 @@ test.describe('a non-rotating provider (Google, Entra)', () => {
   test.use({ emulation: 'non-rotating' });
 
   test('the refresh token is kept across refreshes, and a lost response is simply sent again', async ({ app, gateway }) => {
-    const pages = await app.open(3, { query: { profile: 'non-rotating', retry_base: '50' } });
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(3, { query: { profile: 'non-rotating', retry_base: '50' } });
     const { refreshToken } = (await stored(pages[0]!)).tokens;
     gateway!.script({ forward: true, then: 'reset' });
     const results = await app.tokensAtExpiry(pages);
@@ -224,9 +212,7 @@ test.describe('lifecycle (scenarios 2, 13, 14, 15)', () => {
   });
 
   test('N windows waking together after expiry send one request', async ({ app, oauth, context }) => {
-    const pages = await app.open(8);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(8);
     const expiresAt = await pages[0]!.evaluate(() => window.tokenherdDemo.coordinator.getState().expiresAt!);
     const sessions = await Promise.all(pages.map((page) => context.newCDPSession(page)));
     await Promise.all(sessions.map((cdp) => cdp.send('Page.setWebLifecycleState', { state: 'frozen' })));
@@ -287,9 +273,7 @@ test.describe('lifecycle (scenarios 2, 13, 14, 15)', () => {
 
 test.describe('storage (scenarios 16, 17)', () => {
   test('IndexedDB deleted while running: every window reports signed out, and nothing loops', async ({ app, oauth }) => {
-    const pages = await app.open(3);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(3);
     await pages[0]!.evaluate(
       () =>
         new Promise<void>((resolve, reject) => {
@@ -305,9 +289,7 @@ test.describe('storage (scenarios 16, 17)', () => {
   });
 
   test('a newer app version upgrading the schema is not blocked by open windows', async ({ app }) => {
-    const pages = await app.open(3);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(3);
     const upgraded = await pages[0]!.evaluate(
       () =>
         new Promise<string>((resolve) => {

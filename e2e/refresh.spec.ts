@@ -5,9 +5,7 @@ const EXPIRIES = 3;
 for (const windows of [2, 8, 32]) {
   test(`${windows} windows: one refresh request per expiry, one shared token that works, grant never revoked`, async ({ app, oauth }) => {
     test.setTimeout(120_000);
-    const pages = await app.open(windows);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(windows);
     for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
       await app.sharedToken(await app.tokensAtExpiry(pages));
       expect(oauth.stats()).toMatchObject({ refreshRequests: expiry, refreshSucceeded: expiry, invalidGrant: 0, maxConcurrentRefreshes: 1 });
@@ -19,9 +17,7 @@ for (const windows of [2, 8, 32]) {
 }
 
 test('the window holding the lock is closed mid-refresh: another window completes it', async ({ app, oauth }) => {
-  const pages = await app.open(4);
-  await app.signIn(pages[0]!);
-  await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+  const pages = await app.openSignedIn(4);
   let arrived!: () => void;
   const leaderSent = new Promise<void>((resolve) => (arrived = resolve));
   oauth.onRefreshRequest(async ({ clientGone }) => {
@@ -47,9 +43,7 @@ test.describe('mixed callers', () => {
   test.use({ serverOptions: { accessTokenTtlSeconds: 12 } });
 
   test('each caller gets a token that meets its own need; forced and heavier callers share one refresh across windows', async ({ app, oauth }) => {
-    const pages = await app.open(4);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(4);
     const expiresAt = await pages[0]!.evaluate(() => window.tokenherdDemo.coordinator.getState().expiresAt!);
     let release!: () => void;
     let arrived!: () => void;

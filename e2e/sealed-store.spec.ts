@@ -30,7 +30,7 @@ async function installSealing(context: BrowserContext, appOrigin: string) {
 
 /** The raw record, as anything reading the profile folder would find it. */
 type RawRecord = { generation: number; tokens?: { refreshToken?: string } } | undefined;
-const rawRecord = async (page: Page) => (await page.evaluate(readRecord, SESSION_KEY)) as RawRecord;
+const rawRecord = async (page: Page) => (await readRecord(page, SESSION_KEY)) as RawRecord;
 
 test('N pages with sealing: one refresh per expiry, IndexedDB only ever holds sealed refresh tokens', async ({ app, oauth, context, origin }) => {
   test.setTimeout(90_000);
@@ -69,7 +69,7 @@ test('a profile copied to another machine cannot refresh: one clear SESSION_EXPI
   try {
     await installSealing(elsewhere, origin);
     const [page] = await app.open(1, { context: elsewhere, query: { sealer: 'binding' } });
-    await page!.evaluate(putRecord, copied);
+    await putRecord(page!, copied);
     await page!.evaluate(() => window.tokenherdDemo.coordinator.reload());
     expect(await page!.evaluate(() => window.tokenherdDemo.coordinator.getState().status)).toBe('signed-in'); // the access token still works
     const before = oauth.stats().refreshRequests;

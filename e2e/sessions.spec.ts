@@ -45,7 +45,7 @@ test('a sign-out racing a refresh wins: the late refresh result is not written b
   release();
   expect(await late).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
   expect(oauth.stats().refreshSucceeded).toBe(1);
-  expect(await refresher!.evaluate(readRecord, SESSION_KEY)).toMatchObject({ state: 'signed-out', cause: 'signed-out', generation: 2 });
+  expect(await readRecord(refresher!, SESSION_KEY)).toMatchObject({ state: 'signed-out', cause: 'signed-out', generation: 2 });
   await app.waitForStatus(refresher!, 'signed-out');
 });
 
@@ -83,8 +83,8 @@ test.describe('a provider that rejects reuse without revoking (GitHub-like)', ()
       // While the coordinated request is held, a party outside the lock (an old app
       // version) rotates the same refresh token and stores the result itself.
       const rotated = await oauth.refreshOutside(refreshToken);
-      const stored = (await outsider!.evaluate(readRecord, SESSION_KEY)) as { generation: number };
-      await outsider!.evaluate(putRecord, {
+      const stored = (await readRecord(outsider!, SESSION_KEY)) as { generation: number };
+      await putRecord(outsider!, {
         sessionKey: SESSION_KEY,
         generation: stored.generation + 1,
         state: 'active',
@@ -100,7 +100,7 @@ test.describe('a provider that rejects reuse without revoking (GitHub-like)', ()
     const result = await coordinated!.evaluate(() => window.tokenherdDemo.tokenAt(0, { forceRefresh: true }));
     expect(oauth.stats()).toMatchObject({ refreshRequests: 2, refreshSucceeded: 1, invalidGrant: 1, grantsRevoked: 0 });
     expect(result.ok && (await oauth.accessTokenValid(result.token))).toBe(true);
-    expect(await coordinated!.evaluate(readRecord, SESSION_KEY)).toMatchObject({ state: 'active', generation: 2 });
+    expect(await readRecord(coordinated!, SESSION_KEY)).toMatchObject({ state: 'active', generation: 2 });
     const changes = await coordinated!.evaluate(() =>
       window.tokenherdDemo.events.flatMap((e) => (e.type === 'session-changed' ? [e.change] : [])),
     );
@@ -108,10 +108,8 @@ test.describe('a provider that rejects reuse without revoking (GitHub-like)', ()
   });
 
   test('a refused token with nothing newer stored signs every window out once, with SESSION_EXPIRED', async ({ app, oauth }) => {
-    const pages = await app.open(3);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
-    const stored = (await pages[0]!.evaluate(readRecord, SESSION_KEY)) as { tokens: { refreshToken: string } };
+    const pages = await app.openSignedIn(3);
+    const stored = (await readRecord(pages[0]!, SESSION_KEY)) as { tokens: { refreshToken: string } };
     await oauth.refreshOutside(stored.tokens.refreshToken); // rotated elsewhere, the result never stored
     const results = await app.tokensAtExpiry(pages);
     expect(results.map((r) => !r.ok && r.code)).toEqual(['SESSION_EXPIRED', 'SESSION_EXPIRED', 'SESSION_EXPIRED']);
@@ -143,7 +141,7 @@ test.describe('the channel', () => {
     await app.tokensAtExpiry(pages.slice(0, 2));
     await listener.waitForFunction(() => (window as unknown as { seen: unknown[] }).seen.length === 2);
     const seen = await listener.evaluate(() => (window as unknown as { seen: Array<{ message: { generation: number }; stored: number }> }).seen);
-    const record = (await listener.evaluate(readRecord, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
+    const record = (await readRecord(listener, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
     const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number) };
     expect(seen.map((s) => s.message)).toEqual([
       { ...announced, generation: 1, cause: 'signed-in' },
@@ -155,10 +153,8 @@ test.describe('the channel', () => {
   });
 
   test('malformed, oversized, stale and forged messages from a same-origin script change nothing', async ({ app, oauth }) => {
-    const pages = await app.open(3);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
-    const before = await pages[1]!.evaluate(readRecord, SESSION_KEY);
+    const pages = await app.openSignedIn(3);
+    const before = await readRecord(pages[1]!, SESSION_KEY);
     const tokens = await Promise.all(pages.map((page) => page.evaluate(() => window.tokenherdDemo.token())));
     const attacker = pages[2]!;
     await attacker.evaluate((key) => {
@@ -201,9 +197,7 @@ test.describe('a forged announcement', () => {
   test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
 
   test('a forged announcement with a token is used only until the server refuses it; then the store wins, with no refresh', async ({ app, oauth }) => {
-    const pages = await app.open(2);
-    await app.signIn(pages[0]!);
-    await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+    const pages = await app.openSignedIn(2);
     const [attacker, victim] = [pages[0]!, pages[1]!];
     const real = await victim.evaluate(() => window.tokenherdDemo.token());
     await attacker.evaluate((key) => {

@@ -31,10 +31,10 @@ export interface RequestTiming {
 }
 
 /**
- * The handle the runner drives through `page.evaluate`. Times are `Date.now()`
- * readings: every window shares the machine's clock, so they compare across windows.
+ * The handle the runner drives through `page.evaluate` (window.ts publishes it as `window.bench`).
+ * Times are `Date.now()` readings: every window shares the machine's clock, so they compare across windows.
  */
-export function exposeBench<Extra extends object>(contestant: Contestant, extra: Extra) {
+export function createBench<Extra extends object>(contestant: Contestant, extra: Extra) {
   const params = new URLSearchParams(location.search);
   const issuer = params.get('issuer') ?? '';
   const clientId = params.get('client_id') ?? '';
@@ -139,7 +139,6 @@ export function exposeBench<Extra extends object>(contestant: Contestant, extra:
     },
     ...extra,
   };
-  Object.assign(window, { bench: handle });
   return handle;
 }
 
@@ -151,4 +150,4 @@ function describe(error: unknown): string {
   return `${label}: ${error.message}`;
 }
 
-export type BenchHandle<Extra extends object = object> = ReturnType<typeof exposeBench<Extra>>;
+export type BenchHandle<Extra extends object = object> = ReturnType<typeof createBench<Extra>>;

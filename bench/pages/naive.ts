@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { exposeBench } from './harness.js';
+import { createBench } from './harness.js';
 
 /**
  * What an app without coordination does: every window keeps the session in
@@ -37,7 +37,8 @@ async function refresh(session: Session): Promise<string> {
   }
 }
 
-exposeBench(
+/** This window's handle, which window.ts publishes. */
+export const bench = createBench(
   {
     async init(config) {
       as = config.as;

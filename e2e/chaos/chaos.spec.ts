@@ -60,7 +60,7 @@ test(`chaos: ${windows} windows, ${steps} steps`, async ({ app, gateway, oauth }
   for (let step = 1; step <= steps; step++) {
     const name = pick(Object.keys(actions) as Array<keyof typeof actions>);
     const outcomes = await actions[name]();
-    const record = (await pages[0]!.evaluate(readRecord, SESSION_KEY)) as { generation: number; state: string };
+    const record = (await readRecord(pages[0]!, SESSION_KEY)) as { generation: number; state: string };
     const context = `step ${step} (${name}: ${[...new Set(outcomes)].map((o) => `${o} x${outcomes.filter((x) => x === o).length}`).join(', ')}), seed ${seed}`;
     expect(outcomes, context).not.toContain('SESSION_EXPIRED');
     expect(record.state, context).toBe('active');

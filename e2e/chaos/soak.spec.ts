@@ -90,7 +90,7 @@ test(`soak: ${windows} windows, ${expiries} expiries`, async ({ app, gateway, oa
   const supersededNotes: string[] = [];
 
   const record = async (): Promise<{ generation: number; state: string } | undefined> =>
-    (await pages[0]!.evaluate(readRecord, SESSION_KEY)) as { generation: number; state: string } | undefined;
+    (await readRecord(pages[0]!, SESSION_KEY)) as { generation: number; state: string } | undefined;
 
   const replace = async (victim: Page): Promise<void> => {
     pages.splice(pages.indexOf(victim), 1, ...(await openWindows(app, 1, windows + tally.closesIdle + tally.closesMidRefresh)));

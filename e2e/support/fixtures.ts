@@ -18,6 +18,8 @@ export interface App {
   open(count: number, options?: { context?: BrowserContext; query?: Record<string, string> }): Promise<Page[]>;
   /** Mints a session at the server and stores it through `page`, as a sign-in would. */
   signIn(page: Page): Promise<void>;
+  /** Opens `count` windows (as `open`), signs in through the first, and waits until every one reports it. */
+  openSignedIn(count: number, options?: { query?: Record<string, string> }): Promise<Page[]>;
   /**
    * Signs in through the demo's own sign-in: its button, the server's login and consent pages,
    * and the code exchange when the page comes back (bound to a new DPoP key with the `dpop` option).
@@ -80,7 +82,7 @@ export const test = base.extend<
   app: async ({ context, origin, oauth, gateway, dpop }, use) => {
     const issuer = gateway?.issuer ?? oauth.issuer;
     const query = { issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0', ...(dpop && { dpop: '1' }) };
-    await use({
+    const app: App = {
       async open(count, options = {}) {
         const target = options.context ?? context;
         return Promise.all(
@@ -96,6 +98,12 @@ export const test = base.extend<
       async signIn(page) {
         const response = await (gateway ?? oauth).mintSession();
         await page.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), response);
+      },
+      async openSignedIn(count, options = {}) {
+        const pages = await app.open(count, options);
+        await app.signIn(pages[0]!);
+        await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-in')));
+        return pages;
       },
       async signInThroughLoginPage(page) {
         await page.click('#sign-in');
@@ -130,7 +138,8 @@ export const test = base.extend<
       async waitForStatus(page, status) {
         await page.waitForFunction((s) => window.tokenherdDemo.coordinator.getState().status === s, status);
       },
-    });
+    };
+    await use(app);
   },
 });
 

@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
-import { decide, judge, markerFor, type Need, type Sent, type Situation } from './decide.js';
+import { decide, judge, markerFor, type DecisionAt, type Need, type Sent, type Situation, type Vantage, type Verdict } from './decide.js';
 import { ErrorCode } from './errors.js';
 import type { RefreshOutcome } from './ports.js';
-import { MAX_BACKOFF_MS, type ActiveSession, type StoredSession } from './session.js';
+import { MAX_BACKOFF_MS, type ActiveSession, type RefreshInFlight, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderProfile } from './settings.js';
 
 const NOW = 1_700_000_000_000;
@@ -24,11 +24,25 @@ const withoutRefreshToken: ActiveSession = { ...expired(), tokens: { accessToken
 const signedOut = (cause: 'signed-out' | 'expired'): StoredSession => ({ sessionKey: 'k', generation: 5, state: 'signed-out', cause, updatedAt: NOW });
 
 const need: Need = { minValidityMs: MINUTE };
-const at = (where: Situation['at'], record: StoredSession | undefined, more: Partial<Situation> = {}): Situation =>
-  ({ record, need, at: where, now: NOW, adoptions: 0, offline: false, ...more }) as Situation;
+const at = <At extends Vantage>(where: At, record: StoredSession | undefined, more: Partial<Situation<At>> = {}): Situation<At> => ({
+  record,
+  need,
+  at: where,
+  now: NOW,
+  adoptions: 0,
+  offline: false,
+  ...more,
+});
+
+/** An expected decision or verdict: its fields as the code types them, except that a reason may be a matcher. */
+type Expected<Answer> = Answer extends unknown ? { readonly [Field in keyof Answer]: Field extends 'reason' ? Answer[Field] | ReturnType<typeof expect.any> : Answer[Field] } : never;
+/** A row of the table: a situation at one vantage point and a decision `decide` can give there. */
+type Row = { [At in Vantage]: readonly [rule: string, situation: Situation<At>, decision: Expected<DecisionAt<At>>] }[Vantage];
+/** Part of an expected answer, for `toMatchObject`: any subset of its fields, at any depth. */
+type Like<Answer> = Answer extends object ? { readonly [Field in keyof Answer]?: Like<Answer[Field]> } : Answer;
 
 test.describe('decide: one row per rule', () => {
-  const rows: Array<[string, Situation, unknown]> = [
+  const rows: readonly Row[] = [
     ['I4: a token valid for the need is used from memory', at('memory', active()), { do: 'use', token: 'at-4' }],
     ['memory that cannot serve (too close to expiry) sends the caller to the store', at('memory', active({ expiresAt: NOW + MINUTE })), { do: 'read' }],
     ['memory that knows nothing sends the caller to the store', at('memory', undefined), { do: 'read' }],
@@ -115,18 +129,18 @@ test.describe('judge: what a response means', () => {
     expect(judge({ kind: 'tokens', response }, sent(), settings(), 0)).toEqual({
       do: 'store',
       next: { sessionKey: 'k', generation: 5, state: 'active', cause: 'rotated', tokens: { accessToken: 'at-5', refreshToken: 'rt-5', expiresAt: NOW + 3_600_000 }, updatedAt: NOW },
-    });
+    } satisfies Expected<Verdict>);
   });
 
   test('a provider that does not rotate keeps the refresh token and its expiry', () => {
     const session = expired({}, { refreshExpiresAt: NOW + 999 });
     const verdict = judge({ kind: 'tokens', response: { access_token: 'at-5', token_type: 'Bearer' } }, sent({}, session), settings('non-rotating'), 0);
-    expect(verdict).toMatchObject({ do: 'store', next: { tokens: { accessToken: 'at-5', refreshToken: 'rt-4', refreshExpiresAt: NOW + 999 } } });
+    expect(verdict).toMatchObject({ do: 'store', next: { tokens: { accessToken: 'at-5', refreshToken: 'rt-4', refreshExpiresAt: NOW + 999 } } } satisfies Like<Verdict>);
   });
 
   test('a malformed token response fails INVALID_TOKEN_RESPONSE and leaves the marker: the token may have been rotated', () => {
     const verdict = judge({ kind: 'tokens', response: { access_token: 'x', token_type: 'Bearer', expires_in: '3600' } }, sent(), settings(), 0);
-    expect(verdict).toEqual({ do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: expect.stringContaining('expires_in') });
+    expect(verdict).toEqual({ do: 'fail', code: ErrorCode.INVALID_TOKEN_RESPONSE, reason: expect.stringContaining('expires_in') } satisfies Expected<Verdict>);
   });
 
   test('I5: a refused token expires the session by compare-and-set; after a lost response the reason says so', () => {
@@ -134,12 +148,12 @@ test.describe('judge: what a response means', () => {
       do: 'expire',
       reason: expect.not.stringContaining('lost'),
       refusal: { error: 'invalid_grant', status: 400 },
-    });
+    } satisfies Expected<Verdict>);
     expect(judge({ kind: 'rejected', error: 'invalid_grant' }, sent({}, expired({ refreshInFlight: earlier })), settings(), 0)).toEqual({
       do: 'expire',
       reason: expect.stringContaining('response lost'),
       refusal: { error: 'invalid_grant' },
-    });
+    } satisfies Expected<Verdict>);
   });
 
   test('an answer that is not about the token restores the record as it was before the send', () => {
@@ -151,7 +165,7 @@ test.describe('judge: what a response means', () => {
       reason: expect.stringContaining('invalid_client'),
       recovery: { refreshInFlight: earlier },
       refusal,
-    });
+    } satisfies Expected<Verdict>);
   });
 
   test('a 2xx that cannot be used keeps the marker, whether its body is not JSON or fails validation: the provider may have rotated', () => {
@@ -159,13 +173,13 @@ test.describe('judge: what a response means', () => {
       do: 'fail',
       code: ErrorCode.INVALID_TOKEN_RESPONSE,
       reason: expect.stringContaining('HTML'),
-    });
+    } satisfies Expected<Verdict>);
   });
 
   test('I6: an answered 5xx is retried after full-jitter backoff, and Retry-After is a floor', () => {
-    expect(judge(transient(true), sent({ attempt: 1 }), settings(), 0.5)).toEqual({ do: 'retry', delayMs: 50, reason: expect.any(String), recovery: {} });
-    expect(judge(transient(true), sent({ attempt: 2 }), settings(), 0.5)).toMatchObject({ do: 'retry', delayMs: 100 });
-    expect(judge(transient(true, 800), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'retry', delayMs: 800 });
+    expect(judge(transient(true), sent({ attempt: 1 }), settings(), 0.5)).toEqual({ do: 'retry', delayMs: 50, reason: expect.any(String), recovery: {} } satisfies Expected<Verdict>);
+    expect(judge(transient(true), sent({ attempt: 2 }), settings(), 0.5)).toMatchObject({ do: 'retry', delayMs: 100 } satisfies Like<Verdict>);
+    expect(judge(transient(true, 800), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'retry', delayMs: 800 } satisfies Like<Verdict>);
   });
 
   test('I6: retries run out, or Retry-After exceeds the cap: TRANSIENT, and the record tells every window to wait', () => {
@@ -174,8 +188,11 @@ test.describe('judge: what a response means', () => {
       code: ErrorCode.TRANSIENT,
       reason: expect.any(String),
       recovery: { backoff: { since: NOW, ms: 800 } },
-    });
-    expect(judge(transient(true, 60_000), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({ do: 'fail', recovery: { backoff: { since: NOW, ms: 60_000 } } });
+    } satisfies Expected<Verdict>);
+    expect(judge(transient(true, 60_000), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({
+      do: 'fail',
+      recovery: { backoff: { since: NOW, ms: 60_000 } },
+    } satisfies Like<Verdict>);
   });
 
   test('I11: Retry-After is cut to MAX_BACKOFF_MS, and one that is not a finite number waits that long, never for ever', () => {
@@ -183,27 +200,27 @@ test.describe('judge: what a response means', () => {
       expect(judge(transient(true, retryAfterMs), sent({ attempt: 1 }), settings(), 0.5)).toMatchObject({
         do: 'fail',
         recovery: { backoff: { since: NOW, ms: MAX_BACKOFF_MS } },
-      });
+      } satisfies Like<Verdict>);
     }
   });
 
   test('I6: offline, a failure sets no shared backoff (the request never left the machine)', () => {
-    expect(judge(transient(true), sent({ attempt: 3, offline: true }), settings(), 0.5)).toEqual({ do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.any(String), recovery: {} });
+    expect(judge(transient(true), sent({ attempt: 3, offline: true }), settings(), 0.5)).toEqual({ do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.any(String), recovery: {} } satisfies Expected<Verdict>);
   });
 
   test('recovery: a lost response is not resent to a provider that revokes on reuse; the marker stays', () => {
-    expect(judge(transient(false), sent(), settings('oidc'), 0.5)).toEqual({ do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.any(String) });
+    expect(judge(transient(false), sent(), settings('oidc'), 0.5)).toEqual({ do: 'fail', code: ErrorCode.TRANSIENT, reason: expect.any(String) } satisfies Expected<Verdict>);
   });
 
   test('recovery: inside a reuse grace window, or without rotation, a lost response is resent', () => {
-    expect(judge(transient(false), sent(), settings({ reuseGraceSeconds: 30 }), 0.5)).toEqual({ do: 'retry', delayMs: 50, reason: expect.any(String) });
-    expect(judge(transient(false), sent(), settings('non-rotating'), 0.5)).toMatchObject({ do: 'retry' });
+    expect(judge(transient(false), sent(), settings({ reuseGraceSeconds: 30 }), 0.5)).toEqual({ do: 'retry', delayMs: 50, reason: expect.any(String) } satisfies Expected<Verdict>);
+    expect(judge(transient(false), sent(), settings('non-rotating'), 0.5)).toMatchObject({ do: 'retry' } satisfies Like<Verdict>);
     const late = sent({ marker: { since: NOW - 31_000, unknownSends: 1 } });
-    expect(judge(transient(false), late, settings({ reuseGraceSeconds: 30 }), 0.5)).toMatchObject({ do: 'fail', code: ErrorCode.TRANSIENT });
+    expect(judge(transient(false), late, settings({ reuseGraceSeconds: 30 }), 0.5)).toMatchObject({ do: 'fail', code: ErrorCode.TRANSIENT } satisfies Like<Verdict>);
   });
 
   test('the marker counts unknown sends from the first one', () => {
-    expect(markerFor(expired(), NOW)).toEqual({ since: NOW, unknownSends: 1 });
-    expect(markerFor(expired({ refreshInFlight: earlier }), NOW)).toEqual({ since: earlier.since, unknownSends: 2 });
+    expect(markerFor(expired(), NOW)).toEqual({ since: NOW, unknownSends: 1 } satisfies RefreshInFlight);
+    expect(markerFor(expired({ refreshInFlight: earlier }), NOW)).toEqual({ since: earlier.since, unknownSends: 2 } satisfies RefreshInFlight);
   });
 });

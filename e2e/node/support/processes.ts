@@ -23,13 +23,21 @@ export interface WorkerProcess {
   close(): Promise<void>;
 }
 
-function startWorker(config: WorkerConfig): Promise<WorkerProcess> {
-  const child: ChildProcess = fork(WORKER, [], {
+/**
+ * Runs `script` under tsx in a child process, with `config` as JSON in the environment
+ * variable `variable`, its output on ours and an IPC channel; `exited` resolves when it ends.
+ */
+export function forkTsx(script: string, variable: string, config: unknown): { child: ChildProcess; exited: Promise<void> } {
+  const child = fork(script, [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, TOKENHERD_WORKER: JSON.stringify(config) },
+    env: { ...process.env, [variable]: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, exited: new Promise((resolve) => child.once('exit', () => resolve())) };
+}
+
+function startWorker(config: WorkerConfig): Promise<WorkerProcess> {
+  const { child, exited } = forkTsx(WORKER, 'TOKENHERD_WORKER', config);
   const bursts = new Map<number, (result: BurstResult) => void>();
   const refreshWaiters: Array<() => void> = [];
   let nextId = 1;
