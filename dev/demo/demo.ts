@@ -9,6 +9,7 @@ import {
   retryOnNonceChallenge,
   type TokenHerdEvent,
 } from '../../src/renderer/index.js';
+import { authorizationRequest } from '../authorization-request.js';
 import { connectDesktop } from './desktop.js';
 
 /**
@@ -107,19 +108,7 @@ async function callApi(): Promise<void> {
 
 async function signIn(): Promise<void> {
   const as = await discover();
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const url = new URL(as.authorization_endpoint ?? `${issuer}/auth`);
-  url.search = new URLSearchParams({
-    client_id: clientId,
-    redirect_uri: redirectUri,
-    response_type: 'code',
-    scope: 'openid offline_access',
-    prompt: 'consent',
-    state,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  }).toString();
+  const { url, verifier, state } = await authorizationRequest(as.authorization_endpoint ?? `${issuer}/auth`, clientId, redirectUri);
   if (desktop.signIn) {
     // Electron: the provider's pages open in the dedicated sign-in window, never in this one.
     await exchangeCode(as, await desktop.signIn(url.href), verifier, state);
