@@ -3,9 +3,9 @@
  * Electron at runtime. It wires Electron objects to the small modules next to
  * it, whose decisions are tested in Node:
  * config.ts, trust.ts, ipc.ts, sealing.ts, broker.ts, renderer-token-source.ts,
- * token-relay.ts, navigation.ts, csp.ts, app-protocol.ts, sign-in.ts, single-instance.ts.
+ * token-relay.ts, navigation.ts, csp.ts, app-protocol.ts, sign-in.ts, single-instance.ts,
+ * sessions.ts, menu.ts, sign-in-window.ts.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BrowserWindow,
@@ -18,27 +18,23 @@ import {
   session,
   shell,
   type IpcMainInvokeEvent,
-  type Session,
 } from 'electron';
 import { ARG_ROLE, ARG_SIGN_IN_REDIRECT } from '../desktop/ipc-contract.js';
-import { TokenHerdError } from '../shared/errors.js';
-import { DesktopErrorCode } from '../desktop/errors.js';
-import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppFile } from './app-protocol.js';
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES } from './app-protocol.js';
 import { createHeaderInjector, createTokenBroker } from './broker.js';
 import { appPageUrl, readDesktopConfig } from './config.js';
 import { appContentSecurityPolicy } from './csp.js';
 import { handleIpc } from './ipc.js';
-import { allowAppNavigation, allowViewNavigation, decideAppWindowOpen, decideViewWindowOpen, type WindowOpenAction } from './navigation.js';
-import { originOf } from './origins.js';
+import { allowAppNavigation, allowViewNavigation, decideAppWindowOpen, decideViewWindowOpen, type WindowPolicy } from './navigation.js';
 import { createRendererTokenSource, planBackgroundWindow } from './renderer-token-source.js';
 import { createMainSealer } from './sealing.js';
-import { checkAuthorizationUrl, matchRedirect } from './sign-in.js';
+import { applicationMenu } from './menu.js';
+import { EMBEDDED_PARTITION, installSessions } from './sessions.js';
+import { createSignInWindows } from './sign-in-window.js';
 import { focusForSecondInstance } from './single-instance.js';
 import { createTokenRelay } from './token-relay.js';
 import { createTrustRegistry } from './trust.js';
 
-const EMBEDDED_PARTITION = 'persist:tokenherd-embedded';
-const SIGN_IN_PARTITION = 'tokenherd-sign-in'; // in memory: the provider's cookies end with the app
 
 const log = (...args: unknown[]): void => console.warn('[tokenherd]', ...args);
 
@@ -67,7 +63,7 @@ if (!app.requestSingleInstanceLock()) {
 function start(): void {
   const trust = createTrustRegistry({ appOrigins: [config.appOrigin] });
   /** Navigation and window.open policy per WebContents; a WebContents without one may do neither. */
-  const policies = new Map<number, { navigate(url: string): boolean; open(url: string): WindowOpenAction }>();
+  const policies = new Map<number, WindowPolicy>();
   /** App windows, most recently focused first. The hidden background window is not one of them. */
   const appWindows: BrowserWindow[] = [];
   /** Embedded views by the WebContents id of the app window that hosts them. */
@@ -100,11 +96,6 @@ function start(): void {
         closing.close();
       }
     });
-  }
-
-  /** No page of any session gets a permission (camera, notifications, ...): the app needs none. */
-  function hardenSession(target: Session): void {
-    target.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   }
 
   app.on('web-contents-created', (_event, contents) => {
@@ -220,36 +211,7 @@ function start(): void {
     return view;
   }
 
-  /** Sign-in windows in progress, by WebContents id: what to do with the intercepted redirect. */
-  const signIns = new Map<number, (callbackUrl: string) => void>();
-
-  async function signIn(authorizationUrl: string, parent: BrowserWindow | undefined): Promise<string> {
-    const url = checkAuthorizationUrl(authorizationUrl, config.issuerOrigin, config.signInRedirect);
-    return new Promise<string>((resolve, reject) => {
-      const win = new BrowserWindow({
-        ...(parent && { parent }),
-        width: 520,
-        height: 720,
-        title: 'Sign in',
-        webPreferences: { partition: SIGN_IN_PARTITION, contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false },
-      });
-      const id = win.webContents.id;
-      policies.set(id, {
-        navigate: (target) => originOf(target) === config.issuerOrigin || matchRedirect(target, config.signInRedirect) !== undefined,
-        open: decideViewWindowOpen,
-      });
-      signIns.set(id, (callbackUrl) => {
-        signIns.delete(id);
-        resolve(callbackUrl);
-        if (!win.isDestroyed()) win.close();
-      });
-      win.on('closed', () => {
-        policies.delete(id);
-        if (signIns.delete(id)) reject(new TokenHerdError(DesktopErrorCode.SIGN_IN_CANCELLED, 'the sign-in window was closed'));
-      });
-      void win.loadURL(url.href);
-    });
-  }
+  const signInWindows = createSignInWindows({ BrowserWindow, config, policies });
 
   function registerIpc(): void {
     const appOnly = (event: IpcMainInvokeEvent): boolean => trust.isAppSender(event);
@@ -260,7 +222,7 @@ function start(): void {
       trust: appOnly,
       onProblem,
       handle: async ({ authorizationUrl }, event) => ({
-        callbackUrl: await signIn(authorizationUrl, BrowserWindow.fromWebContents(event.sender) ?? undefined),
+        callbackUrl: await signInWindows.signIn(authorizationUrl, BrowserWindow.fromWebContents(event.sender) ?? undefined),
       }),
     });
     handleIpc(ipcMain, 'tokenherd:broker-ready', {
@@ -288,82 +250,6 @@ function start(): void {
     });
   }
 
-  function installSessions(): void {
-    const appSession = session.defaultSession;
-    hardenSession(appSession);
-    protocol.handle(APP_SCHEME, async (request) => {
-      const file = resolveAppFile(request.url, request.method, rendererRoot);
-      if ('status' in file) return new Response(null, { status: file.status });
-      try {
-        const body = await readFile(file.path);
-        return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { headers: appResponseHeaders(file, csp) });
-      } catch {
-        return new Response(null, { status: 404 });
-      }
-    });
-    if (config.devServerUrl !== undefined) {
-      appSession.webRequest.onHeadersReceived({ urls: [`${config.devServerUrl}/*`] }, (details, callback) => {
-        const headers = { ...details.responseHeaders };
-        if (details.resourceType === 'mainFrame') headers['Content-Security-Policy'] = [csp];
-        callback({ responseHeaders: headers });
-      });
-    }
-
-    const embedded = session.fromPartition(EMBEDDED_PARTITION);
-    hardenSession(embedded);
-    embedded.webRequest.onBeforeSendHeaders((details, callback) => {
-      injector.headersFor(details).then(
-        (requestHeaders) => callback({ requestHeaders }),
-        () => callback({ requestHeaders: details.requestHeaders }),
-      );
-    });
-    embedded.webRequest.onCompleted((details) => injector.completed(details));
-    embedded.webRequest.onErrorOccurred((details) => injector.completed(details));
-
-    const signInSession = session.fromPartition(SIGN_IN_PARTITION);
-    hardenSession(signInSession);
-    // The provider's redirect is caught before it leaves the machine: nothing listens at the redirect URI.
-    signInSession.webRequest.onBeforeRequest({ urls: ['<all_urls>'] }, (details, callback) => {
-      const deliver = details.webContentsId === undefined ? undefined : signIns.get(details.webContentsId);
-      const callbackUrl = deliver && matchRedirect(details.url, config.signInRedirect);
-      callback({ cancel: callbackUrl !== undefined });
-      if (deliver && callbackUrl !== undefined) deliver(callbackUrl);
-    });
-  }
-
-  function installMenu(): void {
-    const isMac = process.platform === 'darwin';
-    Menu.setApplicationMenu(
-      Menu.buildFromTemplate([
-        ...(isMac ? [{ role: 'appMenu' as const }] : []),
-        {
-          label: 'File',
-          submenu: [
-            { label: 'New Window', accelerator: 'CmdOrCtrl+N', click: () => openAppWindow('window') },
-            { type: 'separator' },
-            isMac ? { role: 'close' } : { role: 'quit' },
-          ],
-        },
-        { role: 'editMenu' },
-        {
-          label: 'View',
-          submenu: [
-            {
-              label: 'Embedded View',
-              accelerator: 'CmdOrCtrl+E',
-              enabled: config.embeddedUrl !== undefined,
-              click: () => void toggleEmbeddedView(BrowserWindow.getFocusedWindow() ?? appWindows[0]),
-            },
-            { type: 'separator' },
-            { role: 'reload' },
-            ...(config.devServerUrl !== undefined ? [{ role: 'toggleDevTools' as const }] : []),
-          ],
-        },
-        { role: 'windowMenu' },
-      ]),
-    );
-  }
-
   app.on('second-instance', () => {
     secondInstances++;
     focusForSecondInstance(appWindows, () => openAppWindow('window'));
@@ -376,9 +262,19 @@ function start(): void {
   });
 
   void app.whenReady().then(() => {
-    installSessions();
+    installSessions({ session, protocol }, { config, csp, rendererRoot, injector, signIns: signInWindows.pending });
     registerIpc();
-    installMenu();
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate(
+        applicationMenu({
+          isMac: process.platform === 'darwin',
+          embeddedView: config.embeddedUrl !== undefined,
+          devTools: config.devServerUrl !== undefined,
+          newWindow: () => openAppWindow('window'),
+          toggleEmbeddedView: () => void toggleEmbeddedView(BrowserWindow.getFocusedWindow() ?? appWindows[0]),
+        }),
+      ),
+    );
     const status = sealer.status();
     log(status.available ? `refresh tokens are sealed at rest (${status.backend})` : `refresh tokens are NOT sealed at rest: ${status.reason}`);
     for (let i = 0; i < config.initialWindows; i++) openAppWindow('window');

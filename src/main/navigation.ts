@@ -8,6 +8,12 @@ import { originOf } from './origins.js';
 /** What the main process does with a `window.open`: it always denies the page's own window, and opens one itself or hands an https URL to the OS. */
 export type WindowOpenAction = 'open-app-window' | 'open-external' | 'deny';
 
+/** What one WebContents may navigate to and open; a WebContents without one may do neither. */
+export interface WindowPolicy {
+  navigate(url: string): boolean;
+  open(url: string): WindowOpenAction;
+}
+
 /** https only: never `file:`, custom schemes or `javascript:` to the OS. */
 export function isSafeExternalUrl(url: string): boolean {
   const parsed = URL.parse(url);
