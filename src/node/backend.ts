@@ -1,10 +1,8 @@
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import type { SessionHint } from '../shared/messages.js';
 import type { LockPort, SessionStore } from '../shared/ports.js';
 
-/** A token-free notice: `sessionKey` now stores `generation`. Receivers re-read the store. */
-export interface SessionHint {
-  readonly sessionKey: string;
-  readonly generation: number;
-}
+export type { SessionHint } from '../shared/messages.js';
 
 /** Notices between processes. A notice is only a hint: losing one costs a later read, never a token. */
 export interface NoticePort {
@@ -27,4 +25,9 @@ export interface SessionBackend {
   readonly store: SessionStore;
   readonly notices: NoticePort;
   close(): Promise<void>;
+}
+
+/** TRANSIENT for a failed file or database operation: `message`, then what failed underneath (kept as `cause`). */
+export function transient(message: string, cause: unknown): TokenHerdError {
+  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
 }

@@ -5,9 +5,12 @@ import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { onAbort, type AbortSignalLike } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { createListenerSet, type ListenerSet } from '../shared/listeners.js';
+import type { SessionHint } from '../shared/messages.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
-import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+import { invalidOption, numberOption } from '../shared/settings.js';
+import { transient, type NoticePort, type SessionBackend } from './backend.js';
 
 export interface FileBackendOptions {
   /** Holds one `<hash>.json` per session key (mode 0600), and the lock directories. Created with mode 0700 if missing. */
@@ -32,14 +35,6 @@ export interface FileBackend extends SessionBackend {
 const WRITE_LOCK_TIMEOUT_MS = 10_000;
 /** Between two attempts at a held lock: short, with jitter, so waiters do not retry in step. */
 const LOCK_RETRY_MS = 15;
-
-function invalid(message: string): TokenHerdError {
-  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
-}
-
-function transient(message: string, cause: unknown): TokenHerdError {
-  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-}
 
 function hashName(name: string): string {
   return createHash('sha256').update(name).digest('hex').slice(0, 32);
@@ -67,11 +62,11 @@ function delay(ms: number, signal?: AbortSignalLike): Promise<void> {
  * does not parse as a session is reported as STORE_CORRUPT and never overwritten.
  */
 export function createFileBackend(options: FileBackendOptions): FileBackend {
-  if (typeof options !== 'object' || options === null) throw invalid('file backend options must be an object');
+  if (typeof options !== 'object' || options === null) throw invalidOption('file backend options must be an object');
   const { directory } = options;
-  if (typeof directory !== 'string' || directory === '') throw invalid('directory must be a non-empty path');
-  const staleLockMs = bounded('staleLockMs', options.staleLockMs, 10_000, 2_000, 600_000);
-  const pollIntervalMs = bounded('pollIntervalMs', options.pollIntervalMs, 1_000, 50, 60_000);
+  if (typeof directory !== 'string' || directory === '') throw invalidOption('directory must be a non-empty path');
+  const staleLockMs = numberOption('staleLockMs', options.staleLockMs, 10_000, 2_000, 600_000);
+  const pollIntervalMs = numberOption('pollIntervalMs', options.pollIntervalMs, 1_000, 50, 60_000);
   let ready: Promise<unknown> | undefined;
   let closed = false;
 
@@ -201,14 +196,6 @@ function corrupt(file: string, reason: string): TokenHerdError {
   );
 }
 
-function bounded(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalid(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 /**
  * Change notices by watching the directory (files are replaced by rename, so the
  * directory entry changes, not the old file). Where `fs.watch` is unavailable or
@@ -223,7 +210,7 @@ function createFileNotices(
   pollIntervalMs: number,
   isClosed: () => boolean,
 ): { port: NoticePort; close(): void } {
-  const listeners = new Map<string, Set<(hint: SessionHint) => void>>();
+  const listeners = new Map<string, ListenerSet<SessionHint>>();
   const keyOfName = new Map<string, string>();
   const pending = new Set<string>();
   const signatures = new Map<string, string>();
@@ -239,8 +226,7 @@ function createFileNotices(
       void read(sessionKey)
         .then((record) => record?.generation ?? 0, () => 0) // corrupt or unreadable: the receiver's own read reports it
         .then((generation) => {
-          if (isClosed()) return;
-          for (const listener of [...(listeners.get(sessionKey) ?? [])]) listener({ sessionKey, generation });
+          if (!isClosed()) listeners.get(sessionKey)?.emit({ sessionKey, generation });
         });
     });
   }
@@ -296,17 +282,17 @@ function createFileNotices(
       listen(sessionKey, listener) {
         let set = listeners.get(sessionKey);
         if (!set) {
-          set = new Set();
+          set = createListenerSet();
           listeners.set(sessionKey, set);
           keyOfName.set(basename(fileOf(sessionKey)), sessionKey);
         }
-        set.add(listener);
+        const remove = set.add(listener);
         void mkdir(directory, { recursive: true, mode: 0o700 }).catch(() => {}).then(() => {
           if (!isClosed() && listeners.size > 0) start();
         });
         return () => {
-          set.delete(listener);
-          if (set.size > 0) return;
+          remove();
+          if (set.size > 0 || listeners.get(sessionKey) !== set) return;
           listeners.delete(sessionKey);
           keyOfName.delete(basename(fileOf(sessionKey)));
           signatures.delete(sessionKey);

@@ -1,10 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
 import { onAbort } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { MESSAGE_VERSION, parseMessage } from '../shared/messages.js';
+import { createListenerSet, type ListenerSet } from '../shared/listeners.js';
+import { hintOf, parseHint, type SessionHint } from '../shared/messages.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
-import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+import { invalidOption } from '../shared/settings.js';
+import { transient, type NoticePort, type SessionBackend } from './backend.js';
 
 export interface PostgresBackendOptions {
   /**
@@ -27,13 +29,9 @@ const RECONNECT_MAX_MS = 5_000;
 function identifier(name: string, value: unknown, fallback: string): string {
   const chosen = value ?? fallback;
   if (typeof chosen !== 'string' || !IDENTIFIER.test(chosen)) {
-    throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `${name} must be a lower-case SQL identifier, got ${JSON.stringify(value)}`);
+    throw invalidOption(`${name} must be a lower-case SQL identifier, got ${JSON.stringify(value)}`);
   }
   return chosen;
-}
-
-function transient(message: string, cause: unknown): TokenHerdError {
-  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
 }
 
 /**
@@ -73,11 +71,11 @@ export async function migratePostgres(pool: Pool, options: { readonly table?: st
  * writers never need the lock for correctness: the lock only avoids duplicate
  * refreshes.
  *
- * Notices: `NOTIFY <channel>` with `{ v, type, sessionKey, generation }`, never a token.
+ * Notices: `NOTIFY <channel>` with the hint message (`hintOf`), never a token.
  */
 export function createPostgresBackend(options: PostgresBackendOptions): SessionBackend {
   if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
-    throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, 'pool must be a pg Pool');
+    throw invalidOption('pool must be a pg Pool');
   }
   const { pool } = options;
   const table = identifier('table', options.table, 'tokenherd_sessions');
@@ -216,7 +214,7 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
  * a hint, since notices sent meanwhile were missed.
  */
 function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort; close(): Promise<void> } {
-  const listeners = new Map<string, Set<(hint: SessionHint) => void>>();
+  const listeners = new Map<string, ListenerSet<SessionHint>>();
   let client: PoolClient | undefined;
   let release = (): void => {};
   let connecting: Promise<void> | undefined;
@@ -225,7 +223,7 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
   let closed = false;
 
   function deliver(hint: SessionHint): void {
-    for (const listener of [...(listeners.get(hint.sessionKey) ?? [])]) listener(hint);
+    listeners.get(hint.sessionKey)?.emit(hint);
   }
 
   function onNotification(notification: { channel: string; payload?: string | undefined }): void {
@@ -237,8 +235,8 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
       return; // not ours
     }
     // Only the hint is taken: a token in a notification (anyone with database access can NOTIFY) is ignored.
-    const message = parseMessage(data, Date.now());
-    if (message) deliver({ sessionKey: message.sessionKey, generation: message.generation });
+    const hint = parseHint(data, Date.now());
+    if (hint) deliver(hint);
   }
 
   function connect(missedSome: boolean): void {
@@ -290,20 +288,20 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
 
   return {
     port: {
-      announce({ sessionKey, generation }) {
-        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation })]).catch(() => {});
+      announce(hint) {
+        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(hintOf(hint))]).catch(() => {});
       },
       listen(sessionKey, listener) {
         let set = listeners.get(sessionKey);
         if (!set) {
-          set = new Set();
+          set = createListenerSet();
           listeners.set(sessionKey, set);
         }
-        set.add(listener);
+        const remove = set.add(listener);
         connect(false);
         return () => {
-          set.delete(listener);
-          if (set.size === 0) listeners.delete(sessionKey);
+          remove();
+          if (set.size === 0 && listeners.get(sessionKey) === set) listeners.delete(sessionKey);
         };
       },
     },

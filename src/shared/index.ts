@@ -9,7 +9,7 @@ export {
 } from './coordinator.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
-export { MESSAGE_VERSION, announcementOf, parseMessage, toHint, type SessionChangedMessage } from './messages.js';
+export { MESSAGE_VERSION, announcementOf, parseMessage, hintOf, type SessionChangedMessage } from './messages.js';
 export {
   MAX_ADOPTIONS,
   decide,
