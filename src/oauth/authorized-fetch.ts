@@ -1,5 +1,6 @@
 import type { CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+import { invalidOption } from '../shared/settings.js';
 
 /** Sends `request` authorized with `token` (a Bearer header, or a DPoP proof). */
 export type AuthorizedSend = (request: Request, token: string) => Promise<Response>;
@@ -16,7 +17,7 @@ export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToke
     try {
       request = new Request(input, init);
     } catch (failure) {
-      throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
+      throw invalidOption(`fetch: not a valid request: ${String(failure)}`);
     }
     const attempt = async (token: string): Promise<Response> => {
       try {

@@ -1,5 +1,4 @@
-import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
+import { invalidOption, resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
 import type { Clock, SessionStore, TokenEndpoint } from '../shared/ports.js';
 import { createSealedStore, type SealedStoreOptions, type Sealer } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
@@ -37,15 +36,11 @@ export interface ProviderOptions extends CoordinatorSettings {
   readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
 }
 
-export function invalidOptions(message: string): TokenHerdError {
-  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
-}
-
 function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
-  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOptions(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOption(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
   const { protocol } = new URL(value);
   if (protocol === 'https:' || (protocol === 'http:' && allowInsecure)) return;
-  throw invalidOptions(`${name} must use https: (set allowInsecureRequests for an http: development server), got ${value}`);
+  throw invalidOption(`${name} must use https: (set allowInsecureRequests for an http: development server), got ${value}`);
 }
 
 type AuthMethod = NonNullable<OAuthClientOptions['token_endpoint_auth_method']>;
@@ -60,28 +55,28 @@ export interface CheckedProviderOptions {
 
 /** Validates the options both coordinators share; throws INVALID_OPTIONS. */
 export function checkProviderOptions(options: ProviderOptions): CheckedProviderOptions {
-  if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
+  if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object');
   const settings = resolveSettings(options);
   const allowInsecure = options.allowInsecureRequests === true;
   checkUrl('issuer', options.issuer, allowInsecure);
   if (options.tokenEndpoint !== undefined) checkUrl('tokenEndpoint', options.tokenEndpoint, allowInsecure);
   const { client } = options;
   if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
-    throw invalidOptions('client.client_id must be a non-empty string');
+    throw invalidOption('client.client_id must be a non-empty string');
   }
   const method: string = client.token_endpoint_auth_method ?? (options.profile === 'github' ? 'client_secret_post' : 'none');
   if (!isAuthMethod(method)) {
-    throw invalidOptions(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
+    throw invalidOption(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
   }
   if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
-    throw invalidOptions(`client.client_secret is required by ${method}`);
+    throw invalidOption(`client.client_secret is required by ${method}`);
   }
   const { sealer } = options;
   if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
-    throw invalidOptions('sealer must be an object with seal and unseal functions');
+    throw invalidOption('sealer must be an object with seal and unseal functions');
   }
   for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOptions(`${name} must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOption(`${name} must be a function`);
   }
   return { settings, allowInsecure, client: { ...client, token_endpoint_auth_method: method }, fetchImpl: options.fetch ?? globalThis.fetch.bind(globalThis) };
 }

@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { AbortSignalLike } from '../shared/abort.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
+import { retryOnNonceChallenge } from './dpop-nonce.js';
 
 export interface OAuthClientOptions {
   readonly client_id: string;
@@ -110,11 +111,8 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
           };
         }
         const send = () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
-        response = await dpop.firstContact(new URL(as.token_endpoint ?? issuer).origin, send);
-        if (await isNonceChallenge(response)) {
-          await response.body?.cancel();
-          response = await send();
-        }
+        const origin = new URL(as.token_endpoint ?? issuer).origin;
+        response = await retryOnNonceChallenge(() => dpop.firstContact(origin, send));
       }
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
@@ -133,18 +131,6 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }) };
     },
   };
-}
-
-/**
- * The token endpoint asks for a DPoP nonce: `use_dpop_nonce` in a 400 body (or, from some
- * servers, in a 401's `WWW-Authenticate`). A use_dpop_nonce answer consumed nothing.
- * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
- */
-async function isNonceChallenge(response: Response): Promise<boolean> {
-  if (response.status !== 400 && response.status !== 401) return false;
-  if (/error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '')) return true;
-  const body: unknown = await response.clone().json().catch(() => undefined);
-  return oauthError(body)?.error === 'use_dpop_nonce';
 }
 
 /** An OAuth error body, in any status: GitHub sends its errors with HTTP 200. */

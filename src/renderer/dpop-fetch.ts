@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 import type { Dpop } from './dpop.js';
 import type { StoredDpopKey } from './dpop-key-store.js';
 
@@ -54,23 +55,17 @@ export function createDpopFetch(options: DpopFetchOptions): DpopSend {
           [oauth.allowInsecureRequests]: insecure,
         });
       } catch (error) {
-        // A WWW-Authenticate challenge: the response itself, for the retry decision and the caller.
+        // A challenge other than use_dpop_nonce is the answer, for the caller (use_dpop_nonce is retried once).
         if (error instanceof oauth.WWWAuthenticateChallengeError && !oauth.isDPoPNonceError(error)) return error.response;
         throw error;
       }
     };
     try {
-      return await dpop.firstContact(url.origin, send);
+      return await retryOnNonceChallenge(() => dpop.firstContact(url.origin, send));
     } catch (error) {
-      if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
-      await error.response.body?.cancel();
-      // use_dpop_nonce: the answer's nonce is recorded; once more, and whatever comes back is the answer.
-      try {
-        return await send();
-      } catch (again) {
-        if (again instanceof oauth.WWWAuthenticateChallengeError) return again.response;
-        throw again;
-      }
+      // use_dpop_nonce again after the retry: that answer is the result.
+      if (error instanceof oauth.WWWAuthenticateChallengeError) return error.response;
+      throw error;
     }
   };
 }

@@ -49,20 +49,6 @@ export interface Dpop extends DpopProofSource {
   close(): void;
 }
 
-/**
- * Runs `attempt`, and once more if the server asked for a DPoP nonce (`use_dpop_nonce`): the
- * answer carried one, which the handle and `observe` have recorded, so the retry's proof has it.
- * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
- */
-export async function retryOnNonceChallenge<T>(attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (error) {
-    if (!oauth.isDPoPNonceError(error)) throw error;
-    return attempt();
-  }
-}
-
 export function createDpop(options: DpopOptions): Dpop {
   const { sessionKey } = options;
   const locks = options.locks ?? navigator.locks;

@@ -1,7 +1,8 @@
 import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { invalidOption } from '../shared/settings.js';
 import { bearerSend, createAuthorizedFetch } from '../oauth/authorized-fetch.js';
-import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
+import { checkProviderOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
 import { openSuspendableChannel } from './broadcast.js';
 import { createDpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
@@ -71,8 +72,8 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const checked = checkProviderOptions(options);
   const { settings, allowInsecure, fetchImpl } = checked;
   const databaseName = options.databaseName ?? DEFAULT_DATABASE_NAME;
-  if (typeof databaseName !== 'string' || databaseName === '') throw invalidOptions('databaseName must be a non-empty string');
-  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOptions('dpop must be a boolean');
+  if (typeof databaseName !== 'string' || databaseName === '') throw invalidOption('databaseName must be a non-empty string');
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOption('dpop must be a boolean');
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
     throw new TokenHerdError(
@@ -145,7 +146,8 @@ export type { ProviderOptions } from '../oauth/provider-options.js';
 export type { AbortSignalLike } from '../shared/abort.js';
 export type { ChannelPort, CompareAndSetResult, LockPort, RefreshOutcome, SessionStore, TokenEndpoint } from '../shared/ports.js';
 export type { RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
-export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions } from './dpop.js';
+export { createDpop, type Dpop, type DpopOptions } from './dpop.js';
+export { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 export type { DpopRequestOptions } from '../oauth/token-endpoint.js';
 export { createDpopFetch, type DpopFetchOptions, type DpopSend } from './dpop-fetch.js';
 export { createDpopKeyStore, dpopThumbprint, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey, type StoredDpopNonce } from './dpop-key-store.js';
