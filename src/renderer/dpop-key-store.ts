@@ -1,6 +1,5 @@
-import type { IDBPDatabase } from 'idb';
 import * as oauth from 'oauth4webapi';
-import { openTokenHerdDatabase, type StoredDpopKey, type StoredDpopNonce, type TokenHerdDB } from './indexeddb-store.js';
+import { createDatabaseConnection, type StoredDpopKey, type StoredDpopNonce } from './indexeddb-store.js';
 
 export type { StoredDpopKey, StoredDpopNonce } from './indexeddb-store.js';
 
@@ -36,54 +35,33 @@ export interface DpopKeyStore {
   close(): void;
 }
 
+/** The DPoP key store of the tokenherd database `databaseName`, on a connection of its own. */
 export function createDpopKeyStore(databaseName: string): DpopKeyStore {
-  let connection: Promise<IDBPDatabase<TokenHerdDB>> | undefined;
-  let closed = false;
-
-  function database(): Promise<IDBPDatabase<TokenHerdDB>> {
-    if (closed) return Promise.reject(new DOMException('The DPoP key store is closed', 'InvalidStateError'));
-    connection ??= openTokenHerdDatabase(databaseName, {
-      blocking(_current, _next, event) {
-        (event.target as IDBDatabase).close();
-        connection = undefined;
-      },
-      terminated() {
-        connection = undefined;
-      },
-    }).catch((error: unknown) => {
-      connection = undefined;
-      throw error;
-    });
-    return connection;
-  }
-
+  const connection = createDatabaseConnection(databaseName, 'DPoP key store');
   return {
     async read(sessionKey) {
-      const value: unknown = await (await database()).get('dpopKeys', sessionKey);
+      const value: unknown = await connection.use((db) => db.get('dpopKeys', sessionKey));
       return isUsableKey(value) ? value : undefined;
     },
     async put(sessionKey, keyPair) {
       const record: StoredDpopKey = { sessionKey, keyPair, jkt: await dpopThumbprint(keyPair), createdAt: Date.now() };
-      const tx = (await database()).transaction('dpopKeys', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put(record), tx.done]);
+      await connection.use(async (db) => {
+        const tx = db.transaction('dpopKeys', 'readwrite', { durability: 'strict' });
+        await Promise.all([tx.store.put(record), tx.done]);
+      });
       return record;
     },
     async delete(sessionKey) {
-      await (await database()).delete('dpopKeys', sessionKey);
+      await connection.use((db) => db.delete('dpopKeys', sessionKey));
     },
     async readNonce(origin) {
-      const value: StoredDpopNonce | undefined = await (await database()).get('dpopNonces', origin);
+      const value: StoredDpopNonce | undefined = await connection.use((db) => db.get('dpopNonces', origin));
       return typeof value?.nonce === 'string' ? value.nonce : undefined;
     },
     async writeNonce(origin, nonce) {
-      await (await database()).put('dpopNonces', { origin, nonce, updatedAt: Date.now() });
+      await connection.use((db) => db.put('dpopNonces', { origin, nonce, updatedAt: Date.now() }));
     },
-    close() {
-      closed = true;
-      const pending = connection;
-      connection = undefined;
-      void pending?.then((db) => db.close(), () => {});
-    },
+    close: () => connection.close(),
   };
 }
 
