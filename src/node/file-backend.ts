@@ -5,12 +5,10 @@ import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { onAbort, type AbortSignalLike } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { createListenerSet, type ListenerSet } from '../shared/listeners.js';
-import type { SessionHint } from '../shared/messages.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
 import { invalidOption, numberOption } from '../shared/settings.js';
-import { transient, type NoticePort, type SessionBackend } from './backend.js';
+import { createNoticeListeners, transient, type NoticePort, type SessionBackend } from './backend.js';
 
 export interface FileBackendOptions {
   /** Holds one `<hash>.json` per session key (mode 0600), and the lock directories. Created with mode 0700 if missing. */
@@ -210,12 +208,16 @@ function createFileNotices(
   pollIntervalMs: number,
   isClosed: () => boolean,
 ): { port: NoticePort; close(): void } {
-  const listeners = new Map<string, ListenerSet<SessionHint>>();
   const keyOfName = new Map<string, string>();
   const pending = new Set<string>();
   const signatures = new Map<string, string>();
   let watcher: FSWatcher | undefined;
   let poller: NodeJS.Timeout | undefined;
+  const listeners = createNoticeListeners((sessionKey) => {
+    keyOfName.delete(basename(fileOf(sessionKey)));
+    signatures.delete(sessionKey);
+    if (listeners.size === 0) stop();
+  });
 
   function changed(sessionKey: string): void {
     if (pending.has(sessionKey)) return;
@@ -226,7 +228,7 @@ function createFileNotices(
       void read(sessionKey)
         .then((record) => record?.generation ?? 0, () => 0) // corrupt or unreadable: the receiver's own read reports it
         .then((generation) => {
-          if (!isClosed()) listeners.get(sessionKey)?.emit({ sessionKey, generation });
+          if (!isClosed()) listeners.emit({ sessionKey, generation });
         });
     });
   }
@@ -280,24 +282,12 @@ function createFileNotices(
     port: {
       announce() {},
       listen(sessionKey, listener) {
-        let set = listeners.get(sessionKey);
-        if (!set) {
-          set = createListenerSet();
-          listeners.set(sessionKey, set);
-          keyOfName.set(basename(fileOf(sessionKey)), sessionKey);
-        }
-        const remove = set.add(listener);
+        keyOfName.set(basename(fileOf(sessionKey)), sessionKey);
+        const stopListening = listeners.listen(sessionKey, listener);
         void mkdir(directory, { recursive: true, mode: 0o700 }).catch(() => {}).then(() => {
           if (!isClosed() && listeners.size > 0) start();
         });
-        return () => {
-          remove();
-          if (set.size > 0 || listeners.get(sessionKey) !== set) return;
-          listeners.delete(sessionKey);
-          keyOfName.delete(basename(fileOf(sessionKey)));
-          signatures.delete(sessionKey);
-          if (listeners.size === 0) stop();
-        };
+        return stopListening;
       },
     },
     close: stop,

@@ -1,12 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
 import { onAbort } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { createListenerSet, type ListenerSet } from '../shared/listeners.js';
-import { hintOf, parseHint, type SessionHint } from '../shared/messages.js';
+import { hintOf, parseHint } from '../shared/messages.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
 import { invalidOption } from '../shared/settings.js';
-import { transient, type NoticePort, type SessionBackend } from './backend.js';
+import { createNoticeListeners, transient, type NoticePort, type SessionBackend } from './backend.js';
 
 export interface PostgresBackendOptions {
   /**
@@ -214,17 +213,13 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
  * a hint, since notices sent meanwhile were missed.
  */
 function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort; close(): Promise<void> } {
-  const listeners = new Map<string, ListenerSet<SessionHint>>();
+  const listeners = createNoticeListeners();
   let client: PoolClient | undefined;
   let release = (): void => {};
   let connecting: Promise<void> | undefined;
   let retryMs = RECONNECT_MIN_MS;
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
-
-  function deliver(hint: SessionHint): void {
-    listeners.get(hint.sessionKey)?.emit(hint);
-  }
 
   function onNotification(notification: { channel: string; payload?: string | undefined }): void {
     if (notification.channel !== channel || notification.payload === undefined) return;
@@ -236,7 +231,7 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
     }
     // Only the hint is taken: a token in a notification (anyone with database access can NOTIFY) is ignored.
     const hint = parseHint(data, Date.now());
-    if (hint) deliver(hint);
+    if (hint) listeners.emit(hint);
   }
 
   function connect(missedSome: boolean): void {
@@ -268,7 +263,7 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
       release = discard;
       client = next;
       retryMs = RECONNECT_MIN_MS;
-      if (missedSome) for (const sessionKey of listeners.keys()) deliver({ sessionKey, generation: 0 });
+      if (missedSome) for (const sessionKey of listeners.keys()) listeners.emit({ sessionKey, generation: 0 });
     })()
       .catch(() => scheduleReconnect())
       .finally(() => {
@@ -292,17 +287,9 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
         void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(hintOf(hint))]).catch(() => {});
       },
       listen(sessionKey, listener) {
-        let set = listeners.get(sessionKey);
-        if (!set) {
-          set = createListenerSet();
-          listeners.set(sessionKey, set);
-        }
-        const remove = set.add(listener);
+        const stopListening = listeners.listen(sessionKey, listener);
         connect(false);
-        return () => {
-          remove();
-          if (set.size === 0 && listeners.get(sessionKey) === set) listeners.delete(sessionKey);
-        };
+        return stopListening;
       },
     },
     async close() {
