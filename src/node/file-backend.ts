@@ -10,6 +10,7 @@ import { isStoredSession, type StoredSession } from '../shared/session.js';
 import { invalidOption, numberOption } from '../shared/settings.js';
 import { createNoticeListeners, transient, type NoticePort, type SessionBackend } from './backend.js';
 
+/** Options of `createFileBackend`: the directory of the session files, and how stale locks and changes are found. */
 export interface FileBackendOptions {
   /** Holds one `<hash>.json` per session key (mode 0600), and the lock directories. Created with mode 0700 if missing. */
   readonly directory: string;
@@ -24,6 +25,7 @@ export interface FileBackendOptions {
   readonly poll?: boolean;
 }
 
+/** The file backend: one session file a key in one directory, each replaced whole, so a reader never sees part of a record. */
 export interface FileBackend extends SessionBackend {
   /** The file that holds `sessionKey`'s session. */
   fileOf(sessionKey: string): string;

@@ -7,6 +7,7 @@ import { isStoredSession, type StoredSession } from '../shared/session.js';
 import { invalidOption } from '../shared/settings.js';
 import { createNoticeListeners, transient, type NoticePort, type SessionBackend } from './backend.js';
 
+/** Options of `createPostgresBackend`: the caller's pool, and the table and channel names (lower-case SQL identifiers). */
 export interface PostgresBackendOptions {
   /**
    * The caller's pool (`new pg.Pool(...)`); the backend never ends it. It takes one

@@ -3,7 +3,12 @@ import type { Clock, SessionStore, TokenEndpoint } from '../shared/ports.js';
 import { createSealedStore, type SealedStoreOptions, type Sealer } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 
-/** The options every `createTokenCoordinator` takes, in the browser and in Node. */
+/**
+ * The options every `createTokenCoordinator` takes, in the browser and in Node: the provider,
+ * the client, how the provider rotates refresh tokens, and how they are kept at rest.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6 (refreshing an access token)
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
+ */
 export interface ProviderOptions extends CoordinatorSettings {
   /** The authorization server's issuer identifier, e.g. `https://github.com`. */
   readonly issuer: string;
@@ -46,6 +51,11 @@ function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
 type AuthMethod = NonNullable<OAuthClientOptions['token_endpoint_auth_method']>;
 const isAuthMethod = (value: string): value is AuthMethod => ['none', 'client_secret_basic', 'client_secret_post'].includes(value);
 
+/**
+ * The provider options after `checkProviderOptions`: the resolved settings, the client with
+ * its authentication method decided, and the fetch to use.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 (client authentication)
+ */
 export interface CheckedProviderOptions {
   readonly settings: ResolvedSettings;
   readonly allowInsecure: boolean;
@@ -53,7 +63,12 @@ export interface CheckedProviderOptions {
   readonly fetchImpl: typeof fetch;
 }
 
-/** Validates the options both coordinators share; throws INVALID_OPTIONS. */
+/**
+ * Validates the options both coordinators share; throws INVALID_OPTIONS. URLs must be https:
+ * unless `allowInsecureRequests`, and a confidential client's method needs its secret.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2 (TLS at the token endpoint)
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 (client password)
+ */
 export function checkProviderOptions(options: ProviderOptions): CheckedProviderOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object');
   const settings = resolveSettings(options);
@@ -84,6 +99,8 @@ export function checkProviderOptions(options: ProviderOptions): CheckedProviderO
 /**
  * The ports both coordinators build alike from their options: the store (sealed when a
  * sealer is given), the wall clock and the token endpoint. `store` is the runtime's own.
+ * With a sealer, no refresh token reaches `store` in plaintext unless sealing failed (and was reported).
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
  */
 export function providerPorts(
   options: ProviderOptions,

@@ -3,6 +3,11 @@ import type { AbortSignalLike } from '../shared/abort.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
 import { retryOnNonceChallenge } from './dpop-nonce.js';
 
+/**
+ * The OAuth client, as the token endpoint authenticates it.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 (client password: `client_secret_basic`, `client_secret_post`)
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2 (the `token_endpoint_auth_method` values)
+ */
 export interface OAuthClientOptions {
   readonly client_id: string;
   /** Required by `client_secret_basic` and `client_secret_post`. */
@@ -11,6 +16,12 @@ export interface OAuthClientOptions {
   readonly token_endpoint_auth_method?: 'none' | 'client_secret_basic' | 'client_secret_post';
 }
 
+/**
+ * Options of `createTokenEndpoint`: the server (its issuer, and its token endpoint unless found
+ * by discovery), the client, and optional DPoP proofs.
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3 (authorization server metadata)
+ * @see https://www.rfc-editor.org/rfc/rfc9449 (DPoP)
+ */
 export interface TokenEndpointOptions {
   /** The authorization server's issuer identifier. */
   readonly issuer: string;
@@ -29,13 +40,20 @@ export interface TokenEndpointOptions {
   readonly dpop?: DpopProofSource;
 }
 
-/** oauth4webapi request options that add a DPoP proof to a request and observe its answer's nonce. */
+/**
+ * oauth4webapi request options that add a DPoP proof to a request and observe its answer's nonce.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4 (DPoP proofs)
+ */
 export interface DpopRequestOptions {
   readonly DPoP: oauth.DPoPHandle;
   readonly [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
 }
 
-/** Where a token request gets its DPoP proofs (RFC 9449): the browser's `createDpop` is one. */
+/**
+ * Where a token request gets its DPoP proofs: the browser's `createDpop` is one. Every proof of a
+ * session is made with the session's one stored key, so its refresh token stays usable in every window.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5 (DPoP access token request)
+ */
 export interface DpopProofSource {
   /** Options for a request with a proof of the session's stored key; undefined when no key is stored. */
   proofOptions(fetchImpl?: typeof fetch): Promise<DpopRequestOptions | undefined>;
@@ -54,6 +72,8 @@ const TRANSIENT = new Set(['temporarily_unavailable', 'server_error', 'slow_down
  * by the core: an ID token in the response is neither needed nor checked, because a
  * failed follow-up check must never throw away tokens the provider has already rotated.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3 (discovery, when no token endpoint is given)
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5 (with DPoP)
  */
 export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoint {
   const issuer = new URL(options.issuer);

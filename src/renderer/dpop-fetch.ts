@@ -3,6 +3,10 @@ import { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 import type { Dpop } from './dpop.js';
 import type { StoredDpopKey } from './dpop-key-store.js';
 
+/**
+ * Options of `createDpopFetch`: the session's DPoP proof maker and the fetch that sends.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 (protected resource access)
+ */
 export interface DpopFetchOptions {
   readonly dpop: Dpop;
   /** Sends the request with its headers set. Default: the global fetch. */
@@ -15,6 +19,7 @@ export interface DpopFetchOptions {
  * Sends `request` with `Authorization: DPoP <accessToken>` and a fresh proof of the session's
  * key (`htm`, `htu`, `ath` = hash of the token). Resolves undefined, sending nothing, when
  * the session has no key: its tokens cannot be used without it.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1 (the DPoP authorization scheme and `ath`)
  */
 export type DpopSend = (request: Request, accessToken: string) => Promise<Response | undefined>;
 
@@ -28,6 +33,8 @@ export type DpopSend = (request: Request, accessToken: string) => Promise<Respon
  *
  * The key is read from IndexedDB once per access token, not per call: a new token (after
  * a refresh or a sign-in in any window) re-reads it, so a rotated or deleted key is seen.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-9 (resource server nonce)
  */
 export function createDpopFetch(options: DpopFetchOptions): DpopSend {
   const { dpop } = options;

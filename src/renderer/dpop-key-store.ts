@@ -8,12 +8,17 @@ export type { StoredDpopKey, StoredDpopNonce } from './indexeddb-store.js';
  * non-extractable: neither this code nor any other script of the origin can read it
  * out, only ask the browser to sign with it. The public key of a pair is always
  * extractable (it goes into every proof's header).
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2 (the proof's `jwk` header and signature algorithm)
  */
 export function generateDpopKeyPair(): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
 }
 
-/** The `jkt` (RFC 7638 thumbprint) of a key pair, as oauth4webapi computes it for `dpop_jkt`. */
+/**
+ * The `jkt` (JWK thumbprint) of a key pair, as oauth4webapi computes it for `dpop_jkt`.
+ * @see https://www.rfc-editor.org/rfc/rfc7638#section-3
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-10 (authorization code binding to a key)
+ */
 export function dpopThumbprint(keyPair: CryptoKeyPair): Promise<string> {
   return oauth.DPoP({}, keyPair).calculateThumbprint();
 }
@@ -23,6 +28,7 @@ export function dpopThumbprint(keyPair: CryptoKeyPair): Promise<string> {
  * tokenherd database beside the sessions. A CryptoKeyPair is stored by structured
  * clone: the private key stays a non-extractable handle in every window that reads it.
  * Keys never go on the channel, to the main process or to an embedded view.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-3 (the key pair a client proves possession of)
  */
 export interface DpopKeyStore {
   /** The session's key, or undefined when none is stored or what is stored is not a usable key. */
@@ -35,7 +41,10 @@ export interface DpopKeyStore {
   close(): void;
 }
 
-/** The DPoP key store of the tokenherd database `databaseName`, on a connection of its own. */
+/**
+ * The DPoP key store of the tokenherd database `databaseName`, on a connection of its own.
+ * @see https://www.rfc-editor.org/rfc/rfc9449
+ */
 export function createDpopKeyStore(databaseName: string): DpopKeyStore {
   const connection = createDatabaseConnection(databaseName, 'DPoP key store');
   return {

@@ -2,11 +2,15 @@ import { openDB, type DBSchema, type IDBPDatabase, type OpenDBCallbacks } from '
 import type { SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
 
+/** The IndexedDB database of sessions, DPoP keys and nonces when no `databaseName` is given. */
 export const DEFAULT_DATABASE_NAME = 'tokenherd';
 /** 1: sessions. 2: the DPoP key pair of each session, and the latest DPoP nonce of each server. */
 export const DATABASE_VERSION = 2;
 
-/** A session's DPoP key pair (see dpop-key-store.ts): the private key is a non-extractable CryptoKey. */
+/**
+ * A session's DPoP key pair (see dpop-key-store.ts): the private key is a non-extractable CryptoKey.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-6 (the `jkt` a server binds tokens to)
+ */
 export interface StoredDpopKey {
   readonly sessionKey: string;
   readonly keyPair: CryptoKeyPair;
@@ -15,13 +19,17 @@ export interface StoredDpopKey {
   readonly createdAt: number;
 }
 
-/** The latest DPoP nonce a server (by origin) announced, for every window. Nonces are not secrets. */
+/**
+ * The latest DPoP nonce a server (by origin) announced, for every window. Nonces are not secrets.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
 export interface StoredDpopNonce {
   readonly origin: string;
   readonly nonce: string;
   readonly updatedAt: number;
 }
 
+/** The schema of the tokenherd database at `DATABASE_VERSION`: sessions, DPoP keys, DPoP nonces. */
 export interface TokenHerdDB extends DBSchema {
   /** One record per session key; anything that fails `isStoredSession` counts as no record. */
   sessions: { key: string; value: StoredSession };
@@ -118,7 +126,7 @@ export function createDatabaseConnection(databaseName: string, what: string, onC
   };
 }
 
-/** What the session store is told besides its operations. */
+/** Options of `createIndexedDbStore`. */
 export interface IndexedDbStoreOptions {
   /**
    * Called when another context upgrades or deletes the database, or the browser
