@@ -1,10 +1,9 @@
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { createListenerSet, type ListenerSet } from '../shared/listeners.js';
+import type { SessionHint } from '../shared/messages.js';
 import type { LockPort, SessionStore } from '../shared/ports.js';
 
-/** A token-free notice: `sessionKey` now stores `generation`. Receivers re-read the store. */
-export interface SessionHint {
-  readonly sessionKey: string;
-  readonly generation: number;
-}
+export type { SessionHint } from '../shared/messages.js';
 
 /** Notices between processes. A notice is only a hint: losing one costs a later read, never a token. */
 export interface NoticePort {
@@ -27,4 +26,47 @@ export interface SessionBackend {
   readonly store: SessionStore;
   readonly notices: NoticePort;
   close(): Promise<void>;
+}
+
+/** TRANSIENT for a failed file or database operation: `message`, then what failed underneath (kept as `cause`). */
+export function transient(message: string, cause: unknown): TokenHerdError {
+  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+}
+
+/** The listeners of a notice port, by session key. */
+export interface NoticeListeners {
+  /** Registers `listener` for hints about `sessionKey`; returns the function that removes it. */
+  listen(sessionKey: string, listener: (hint: SessionHint) => void): () => void;
+  /** Calls the listeners of `hint.sessionKey`. */
+  emit(hint: SessionHint): void;
+  /** The session keys that have listeners. */
+  keys(): IterableIterator<string>;
+  /** How many session keys have listeners. */
+  readonly size: number;
+}
+
+/**
+ * Listener sets by session key, for the backends' notice ports. `onLast` is called
+ * when the last listener of a key is removed, with the key.
+ */
+export function createNoticeListeners(onLast: (sessionKey: string) => void = () => {}): NoticeListeners {
+  const byKey = new Map<string, ListenerSet<SessionHint>>();
+  return {
+    listen(sessionKey, listener) {
+      const set = byKey.get(sessionKey) ?? createListenerSet();
+      byKey.set(sessionKey, set);
+      const remove = set.add(listener);
+      return () => {
+        remove();
+        if (set.size > 0 || byKey.get(sessionKey) !== set) return;
+        byKey.delete(sessionKey);
+        onLast(sessionKey);
+      };
+    },
+    emit: (hint) => byKey.get(hint.sessionKey)?.emit(hint),
+    keys: () => byKey.keys(),
+    get size() {
+      return byKey.size;
+    },
+  };
 }

@@ -3,12 +3,15 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { onAbort, type AbortSignalLike } from '../shared/abort.js';
+import { sleep, type AbortSignalLike } from '../shared/abort.js';
+import { systemClock } from '../oauth/provider-options.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
-import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+import { invalidOption, numberOption } from '../shared/settings.js';
+import { createNoticeListeners, transient, type NoticePort, type SessionBackend } from './backend.js';
 
+/** Options of `createFileBackend`: the directory of the session files, and how stale locks and changes are found. */
 export interface FileBackendOptions {
   /** Holds one `<hash>.json` per session key (mode 0600), and the lock directories. Created with mode 0700 if missing. */
   readonly directory: string;
@@ -23,6 +26,7 @@ export interface FileBackendOptions {
   readonly poll?: boolean;
 }
 
+/** The file backend: one session file a key in one directory, each replaced whole, so a reader never sees part of a record. */
 export interface FileBackend extends SessionBackend {
   /** The file that holds `sessionKey`'s session. */
   fileOf(sessionKey: string): string;
@@ -33,29 +37,8 @@ const WRITE_LOCK_TIMEOUT_MS = 10_000;
 /** Between two attempts at a held lock: short, with jitter, so waiters do not retry in step. */
 const LOCK_RETRY_MS = 15;
 
-function invalid(message: string): TokenHerdError {
-  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
-}
-
-function transient(message: string, cause: unknown): TokenHerdError {
-  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-}
-
 function hashName(name: string): string {
   return createHash('sha256').update(name).digest('hex').slice(0, 32);
-}
-
-function delay(ms: number, signal?: AbortSignalLike): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      resolve();
-    }, ms);
-    const stop = onAbort(signal, (reason) => {
-      clearTimeout(timer);
-      reject(reason);
-    });
-  });
 }
 
 /**
@@ -67,11 +50,11 @@ function delay(ms: number, signal?: AbortSignalLike): Promise<void> {
  * does not parse as a session is reported as STORE_CORRUPT and never overwritten.
  */
 export function createFileBackend(options: FileBackendOptions): FileBackend {
-  if (typeof options !== 'object' || options === null) throw invalid('file backend options must be an object');
+  if (typeof options !== 'object' || options === null) throw invalidOption('file backend options must be an object');
   const { directory } = options;
-  if (typeof directory !== 'string' || directory === '') throw invalid('directory must be a non-empty path');
-  const staleLockMs = bounded('staleLockMs', options.staleLockMs, 10_000, 2_000, 600_000);
-  const pollIntervalMs = bounded('pollIntervalMs', options.pollIntervalMs, 1_000, 50, 60_000);
+  if (typeof directory !== 'string' || directory === '') throw invalidOption('directory must be a non-empty path');
+  const staleLockMs = numberOption('staleLockMs', options.staleLockMs, 10_000, 2_000, 600_000);
+  const pollIntervalMs = numberOption('pollIntervalMs', options.pollIntervalMs, 1_000, 50, 60_000);
   let ready: Promise<unknown> | undefined;
   let closed = false;
 
@@ -101,7 +84,7 @@ export function createFileBackend(options: FileBackendOptions): FileBackend {
         if ((error as { code?: unknown }).code !== 'ELOCKED') throw transient(`Could not lock ${target}`, error);
       }
       if (Date.now() >= deadline) throw new TokenHerdError(ErrorCode.TRANSIENT, `The lock ${target} stayed held for ${WRITE_LOCK_TIMEOUT_MS} ms`);
-      await delay(LOCK_RETRY_MS + Math.random() * LOCK_RETRY_MS, signal);
+      await sleep(systemClock, LOCK_RETRY_MS + Math.random() * LOCK_RETRY_MS, signal);
     }
   }
 
@@ -201,14 +184,6 @@ function corrupt(file: string, reason: string): TokenHerdError {
   );
 }
 
-function bounded(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalid(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 /**
  * Change notices by watching the directory (files are replaced by rename, so the
  * directory entry changes, not the old file). Where `fs.watch` is unavailable or
@@ -223,12 +198,16 @@ function createFileNotices(
   pollIntervalMs: number,
   isClosed: () => boolean,
 ): { port: NoticePort; close(): void } {
-  const listeners = new Map<string, Set<(hint: SessionHint) => void>>();
   const keyOfName = new Map<string, string>();
   const pending = new Set<string>();
   const signatures = new Map<string, string>();
   let watcher: FSWatcher | undefined;
   let poller: NodeJS.Timeout | undefined;
+  const listeners = createNoticeListeners((sessionKey) => {
+    keyOfName.delete(basename(fileOf(sessionKey)));
+    signatures.delete(sessionKey);
+    if (listeners.size === 0) stop();
+  });
 
   function changed(sessionKey: string): void {
     if (pending.has(sessionKey)) return;
@@ -239,8 +218,7 @@ function createFileNotices(
       void read(sessionKey)
         .then((record) => record?.generation ?? 0, () => 0) // corrupt or unreadable: the receiver's own read reports it
         .then((generation) => {
-          if (isClosed()) return;
-          for (const listener of [...(listeners.get(sessionKey) ?? [])]) listener({ sessionKey, generation });
+          if (!isClosed()) listeners.emit({ sessionKey, generation });
         });
     });
   }
@@ -294,24 +272,12 @@ function createFileNotices(
     port: {
       announce() {},
       listen(sessionKey, listener) {
-        let set = listeners.get(sessionKey);
-        if (!set) {
-          set = new Set();
-          listeners.set(sessionKey, set);
-          keyOfName.set(basename(fileOf(sessionKey)), sessionKey);
-        }
-        set.add(listener);
+        keyOfName.set(basename(fileOf(sessionKey)), sessionKey);
+        const stopListening = listeners.listen(sessionKey, listener);
         void mkdir(directory, { recursive: true, mode: 0o700 }).catch(() => {}).then(() => {
           if (!isClosed() && listeners.size > 0) start();
         });
-        return () => {
-          set.delete(listener);
-          if (set.size > 0) return;
-          listeners.delete(sessionKey);
-          keyOfName.delete(basename(fileOf(sessionKey)));
-          signatures.delete(sessionKey);
-          if (listeners.size === 0) stop();
-        };
+        return stopListening;
       },
     },
     close: stop,

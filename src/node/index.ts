@@ -1,10 +1,12 @@
 import { resolve as resolvePath } from 'node:path';
 import { createCoordinatorCore, type CoordinatorCore } from '../shared/coordinator.js';
-import { MESSAGE_VERSION, parseMessage, toHint } from '../shared/messages.js';
+import { createListenerSet } from '../shared/listeners.js';
+import { hintOf, parseHint } from '../shared/messages.js';
 import type { ChannelPort, LockPort } from '../shared/ports.js';
+import { invalidOption } from '../shared/settings.js';
 import { bearerSend, createAuthorizedFetch } from '../oauth/authorized-fetch.js';
-import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
-import type { SessionBackend as BackendPorts, SessionHint } from './backend.js';
+import { checkProviderOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
+import type { SessionBackend as BackendPorts } from './backend.js';
 import { createFileBackend as openFileBackend, type FileBackendOptions } from './file-backend.js';
 import { createPostgresBackend as openPostgresBackend, type PostgresBackendOptions } from './postgres-backend.js';
 import { createProcessLocks } from './process-locks.js';
@@ -82,7 +84,8 @@ function lockOf(backend: BackendPorts): LockPort {
 /**
  * The coordinator's channel: other coordinators of this process hear a post at
  * once, other processes through the backend's notices. Only the hint crosses: a
- * session key and a generation, never a token.
+ * session key and a generation, never a token. The backend's notice port checks
+ * what arrives (`parseHint`); the core reads it as a hint message and re-reads the store.
  */
 function openChannel(backend: BackendPorts, sessionKey: string): ChannelPort {
   let byKey = processChannels.get(backend);
@@ -92,44 +95,27 @@ function openChannel(backend: BackendPorts, sessionKey: string): ChannelPort {
   }
   const peers = byKey.get(sessionKey) ?? new Set();
   byKey.set(sessionKey, peers);
-  const listeners = new Set<(data: unknown) => void>();
-  const deliver = (data: unknown): void => {
-    for (const listener of [...listeners]) listener(data);
-  };
+  const listeners = createListenerSet<unknown>();
+  const deliver = listeners.emit;
   peers.add(deliver);
-  const stops = new Set<() => void>();
+  const stopNotices = backend.notices.listen(sessionKey, (hint) => listeners.emit(hintOf(hint)));
   return {
     post(message) {
-      const parsed = parseMessage(message, Date.now());
-      if (parsed === undefined) return;
+      const hint = parseHint(message, Date.now());
+      if (hint === undefined) return;
       // Coordinators of this process get the announcement as posted (it may carry the access token: same memory);
       // other processes only the hint.
-      for (const peer of peers) if (peer !== deliver) queueMicrotask(() => peers.has(peer) && peer(parsed));
-      const { sessionKey: key, generation } = toHint(parsed);
-      backend.notices.announce({ sessionKey: key, generation });
+      for (const peer of peers) if (peer !== deliver) queueMicrotask(() => peers.has(peer) && peer(message));
+      backend.notices.announce(hint);
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      const stopNotices = backend.notices.listen(sessionKey, (hint) => listener(hintMessage(hint)));
-      const stop = (): void => {
-        listeners.delete(listener);
-        stopNotices();
-        stops.delete(stop);
-      };
-      stops.add(stop);
-      return stop;
-    },
+    subscribe: listeners.add,
     close() {
-      for (const stop of [...stops]) stop();
+      stopNotices();
+      listeners.clear();
       peers.delete(deliver);
       if (peers.size === 0) byKey.delete(sessionKey);
     },
   };
-}
-
-/** A notice from another process as the core reads it: a hint, which makes it re-read the store. */
-function hintMessage({ sessionKey, generation }: SessionHint): unknown {
-  return { v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation };
 }
 
 function useDirectory(directory: string): { backend: BackendPorts; release(): void } {
@@ -163,13 +149,13 @@ function useDirectory(directory: string): { backend: BackendPorts; release(): vo
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
   const checked = checkProviderOptions(options);
   const { settings, fetchImpl } = checked;
-  if ((options.directory === undefined) === (options.backend === undefined)) throw invalidOptions('give exactly one of directory and backend');
+  if ((options.directory === undefined) === (options.backend === undefined)) throw invalidOption('give exactly one of directory and backend');
   if (options.directory !== undefined && (typeof options.directory !== 'string' || options.directory === '')) {
-    throw invalidOptions('directory must be a non-empty path');
+    throw invalidOption('directory must be a non-empty path');
   }
   const given: Partial<BackendPorts> | undefined = options.backend;
   if (given !== undefined && (typeof given !== 'object' || given === null || typeof given.store?.compareAndSet !== 'function')) {
-    throw invalidOptions('backend must come from createFileBackend or createPostgresBackend');
+    throw invalidOption('backend must come from createFileBackend or createPostgresBackend');
   }
   const owned = options.directory !== undefined ? useDirectory(options.directory) : undefined;
   const backend = owned?.backend ?? (given as BackendPorts);
@@ -177,7 +163,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const core = createCoordinatorCore(settings, {
     lock: lockOf(backend),
     channel: openChannel(backend, settings.sessionKey),
-    ...providerPorts(options, checked, backend.store),
+    ...providerPorts(checked, backend.store),
   });
 
   return {

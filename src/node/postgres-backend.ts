@@ -1,11 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
 import { onAbort } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { MESSAGE_VERSION, parseMessage } from '../shared/messages.js';
+import { hintOf, parseHint } from '../shared/messages.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
 import { isStoredSession, type StoredSession } from '../shared/session.js';
-import type { NoticePort, SessionBackend, SessionHint } from './backend.js';
+import { invalidOption } from '../shared/settings.js';
+import { createNoticeListeners, transient, type NoticePort, type SessionBackend } from './backend.js';
 
+/** Options of `createPostgresBackend`: the caller's pool, and the table and channel names (lower-case SQL identifiers). */
 export interface PostgresBackendOptions {
   /**
    * The caller's pool (`new pg.Pool(...)`); the backend never ends it. It takes one
@@ -27,13 +29,9 @@ const RECONNECT_MAX_MS = 5_000;
 function identifier(name: string, value: unknown, fallback: string): string {
   const chosen = value ?? fallback;
   if (typeof chosen !== 'string' || !IDENTIFIER.test(chosen)) {
-    throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `${name} must be a lower-case SQL identifier, got ${JSON.stringify(value)}`);
+    throw invalidOption(`${name} must be a lower-case SQL identifier, got ${JSON.stringify(value)}`);
   }
   return chosen;
-}
-
-function transient(message: string, cause: unknown): TokenHerdError {
-  return new TokenHerdError(ErrorCode.TRANSIENT, `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
 }
 
 /**
@@ -73,11 +71,11 @@ export async function migratePostgres(pool: Pool, options: { readonly table?: st
  * writers never need the lock for correctness: the lock only avoids duplicate
  * refreshes.
  *
- * Notices: `NOTIFY <channel>` with `{ v, type, sessionKey, generation }`, never a token.
+ * Notices: `NOTIFY <channel>` with the hint message (`hintOf`), never a token.
  */
 export function createPostgresBackend(options: PostgresBackendOptions): SessionBackend {
   if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
-    throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, 'pool must be a pg Pool');
+    throw invalidOption('pool must be a pg Pool');
   }
   const { pool } = options;
   const table = identifier('table', options.table, 'tokenherd_sessions');
@@ -216,17 +214,13 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
  * a hint, since notices sent meanwhile were missed.
  */
 function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort; close(): Promise<void> } {
-  const listeners = new Map<string, Set<(hint: SessionHint) => void>>();
+  const listeners = createNoticeListeners();
   let client: PoolClient | undefined;
   let release = (): void => {};
   let connecting: Promise<void> | undefined;
   let retryMs = RECONNECT_MIN_MS;
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
-
-  function deliver(hint: SessionHint): void {
-    for (const listener of [...(listeners.get(hint.sessionKey) ?? [])]) listener(hint);
-  }
 
   function onNotification(notification: { channel: string; payload?: string | undefined }): void {
     if (notification.channel !== channel || notification.payload === undefined) return;
@@ -237,8 +231,8 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
       return; // not ours
     }
     // Only the hint is taken: a token in a notification (anyone with database access can NOTIFY) is ignored.
-    const message = parseMessage(data, Date.now());
-    if (message) deliver({ sessionKey: message.sessionKey, generation: message.generation });
+    const hint = parseHint(data, Date.now());
+    if (hint) listeners.emit(hint);
   }
 
   function connect(missedSome: boolean): void {
@@ -270,7 +264,7 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
       release = discard;
       client = next;
       retryMs = RECONNECT_MIN_MS;
-      if (missedSome) for (const sessionKey of listeners.keys()) deliver({ sessionKey, generation: 0 });
+      if (missedSome) for (const sessionKey of listeners.keys()) listeners.emit({ sessionKey, generation: 0 });
     })()
       .catch(() => scheduleReconnect())
       .finally(() => {
@@ -290,21 +284,13 @@ function createPostgresNotices(pool: Pool, channel: string): { port: NoticePort;
 
   return {
     port: {
-      announce({ sessionKey, generation }) {
-        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation })]).catch(() => {});
+      announce(hint) {
+        void pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(hintOf(hint))]).catch(() => {});
       },
       listen(sessionKey, listener) {
-        let set = listeners.get(sessionKey);
-        if (!set) {
-          set = new Set();
-          listeners.set(sessionKey, set);
-        }
-        set.add(listener);
+        const stopListening = listeners.listen(sessionKey, listener);
         connect(false);
-        return () => {
-          set.delete(listener);
-          if (set.size === 0) listeners.delete(sessionKey);
-        };
+        return stopListening;
       },
     },
     async close() {

@@ -1,7 +1,12 @@
 import type { CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+import { invalidOption } from '../shared/settings.js';
 
-/** Sends `request` authorized with `token` (a Bearer header, or a DPoP proof). */
+/**
+ * Sends `request` authorized with `token` (a Bearer header, or a DPoP proof).
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7
+ */
 export type AuthorizedSend = (request: Request, token: string) => Promise<Response>;
 
 /**
@@ -9,6 +14,7 @@ export type AuthorizedSend = (request: Request, token: string) => Promise<Respon
  * 401, a newer one (another window's or process's, or one refresh) and one retry.
  * The request's own failures reach the caller coded, like the coordinator's:
  * INVALID_OPTIONS (not a request), ABORTED (its signal), TRANSIENT (the network).
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 (`invalid_token`: a 401 for a token that expired or was revoked)
  */
 export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToken'>, send: AuthorizedSend) {
   return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
@@ -16,7 +22,7 @@ export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToke
     try {
       request = new Request(input, init);
     } catch (failure) {
-      throw new TokenHerdError(ErrorCode.INVALID_OPTIONS, `fetch: not a valid request: ${String(failure)}`, { cause: failure });
+      throw invalidOption(`fetch: not a valid request: ${String(failure)}`);
     }
     const attempt = async (token: string): Promise<Response> => {
       try {
@@ -37,7 +43,10 @@ export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToke
   };
 }
 
-/** The plain send: `Authorization: Bearer <token>`. */
+/**
+ * The plain send: `Authorization: Bearer <token>`.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
 export function bearerSend(fetchImpl: typeof fetch): AuthorizedSend {
   return (request, token) => {
     const attempt = request.clone();

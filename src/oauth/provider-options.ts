@@ -1,10 +1,14 @@
-import { ErrorCode, TokenHerdError } from '../shared/errors.js';
-import { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
+import { invalidOption, resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
 import type { Clock, SessionStore, TokenEndpoint } from '../shared/ports.js';
 import { createSealedStore, type SealedStoreOptions, type Sealer } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 
-/** The options every `createTokenCoordinator` takes, in the browser and in Node. */
+/**
+ * The options every `createTokenCoordinator` takes, in the browser and in Node: the provider,
+ * the client, how the provider rotates refresh tokens, and how they are kept at rest.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6 (refreshing an access token)
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
+ */
 export interface ProviderOptions extends CoordinatorSettings {
   /** The authorization server's issuer identifier, e.g. `https://github.com`. */
   readonly issuer: string;
@@ -37,80 +41,98 @@ export interface ProviderOptions extends CoordinatorSettings {
   readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
 }
 
-export function invalidOptions(message: string): TokenHerdError {
-  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, message);
-}
-
 function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
-  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOptions(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !URL.canParse(value)) throw invalidOption(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
   const { protocol } = new URL(value);
   if (protocol === 'https:' || (protocol === 'http:' && allowInsecure)) return;
-  throw invalidOptions(`${name} must use https: (set allowInsecureRequests for an http: development server), got ${value}`);
+  throw invalidOption(`${name} must use https: (set allowInsecureRequests for an http: development server), got ${value}`);
 }
 
 type AuthMethod = NonNullable<OAuthClientOptions['token_endpoint_auth_method']>;
 const isAuthMethod = (value: string): value is AuthMethod => ['none', 'client_secret_basic', 'client_secret_post'].includes(value);
 
+/**
+ * The provider options after `checkProviderOptions`: the resolved settings, the client with
+ * its authentication method decided, and the fetch to use.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 (client authentication)
+ */
 export interface CheckedProviderOptions {
+  /** What the core takes. */
   readonly settings: ResolvedSettings;
-  readonly allowInsecure: boolean;
-  readonly client: OAuthClientOptions & { readonly token_endpoint_auth_method: AuthMethod };
+  /** What the token endpoint adapter takes, defaults filled in. */
+  readonly endpoint: Omit<TokenEndpointOptions, 'dpop'> & { readonly client: OAuthClientOptions & { readonly token_endpoint_auth_method: AuthMethod } };
+  /** What `coordinator.fetch` sends with. */
   readonly fetchImpl: typeof fetch;
+  readonly sealing?: { readonly sealer: Sealer; readonly options: SealedStoreOptions };
 }
 
-/** Validates the options both coordinators share; throws INVALID_OPTIONS. */
+/**
+ * Validates the options both coordinators share; throws INVALID_OPTIONS. URLs must be https:
+ * unless `allowInsecureRequests`, and a confidential client's method needs its secret.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2 (TLS at the token endpoint)
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 (client password)
+ */
 export function checkProviderOptions(options: ProviderOptions): CheckedProviderOptions {
-  if (typeof options !== 'object' || options === null) throw invalidOptions('options must be an object');
+  if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object');
   const settings = resolveSettings(options);
   const allowInsecure = options.allowInsecureRequests === true;
   checkUrl('issuer', options.issuer, allowInsecure);
   if (options.tokenEndpoint !== undefined) checkUrl('tokenEndpoint', options.tokenEndpoint, allowInsecure);
   const { client } = options;
   if (typeof client !== 'object' || client === null || typeof client.client_id !== 'string' || client.client_id === '') {
-    throw invalidOptions('client.client_id must be a non-empty string');
+    throw invalidOption('client.client_id must be a non-empty string');
   }
   const method: string = client.token_endpoint_auth_method ?? (options.profile === 'github' ? 'client_secret_post' : 'none');
   if (!isAuthMethod(method)) {
-    throw invalidOptions(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
+    throw invalidOption(`client.token_endpoint_auth_method must be none, client_secret_basic or client_secret_post, got ${JSON.stringify(method)}`);
   }
   if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
-    throw invalidOptions(`client.client_secret is required by ${method}`);
+    throw invalidOption(`client.client_secret is required by ${method}`);
   }
   const { sealer } = options;
   if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
-    throw invalidOptions('sealer must be an object with seal and unseal functions');
+    throw invalidOption('sealer must be an object with seal and unseal functions');
   }
   for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOptions(`${name} must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOption(`${name} must be a function`);
   }
-  return { settings, allowInsecure, client: { ...client, token_endpoint_auth_method: method }, fetchImpl: options.fetch ?? globalThis.fetch.bind(globalThis) };
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const { onSealingProblem } = options;
+  return {
+    settings,
+    endpoint: {
+      issuer: options.issuer,
+      ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
+      client: { ...client, token_endpoint_auth_method: method },
+      allowInsecureRequests: allowInsecure,
+      fetch: options.tokenEndpointFetch ?? fetchImpl,
+    },
+    fetchImpl,
+    ...(sealer && { sealing: { sealer, options: { ...(onSealingProblem && { onSealingProblem }) } } }),
+  };
 }
+
+/** The wall clock and the runtime's timers, the same in browsers and Node. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+};
 
 /**
  * The ports both coordinators build alike from their options: the store (sealed when a
  * sealer is given), the wall clock and the token endpoint. `store` is the runtime's own.
+ * With a sealer, no refresh token reaches `store` in plaintext unless sealing failed (and was reported).
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
  */
 export function providerPorts(
-  options: ProviderOptions,
-  { allowInsecure, client, fetchImpl }: CheckedProviderOptions,
+  { endpoint, sealing }: CheckedProviderOptions,
   store: SessionStore,
-  endpoint: Pick<TokenEndpointOptions, 'dpop'> = {},
+  proofs: Pick<TokenEndpointOptions, 'dpop'> = {},
 ): { readonly store: SessionStore; readonly clock: Clock; readonly endpoint: TokenEndpoint } {
-  const { sealer, onSealingProblem } = options;
   return {
-    store: sealer ? createSealedStore(store, sealer, { ...(onSealingProblem && { onSealingProblem }) }) : store,
-    clock: {
-      now: () => Date.now(),
-      setTimeout: (callback, ms) => setTimeout(callback, ms),
-      clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
-    },
-    endpoint: createTokenEndpoint({
-      issuer: options.issuer,
-      ...(options.tokenEndpoint !== undefined && { tokenEndpoint: options.tokenEndpoint }),
-      client,
-      allowInsecureRequests: allowInsecure,
-      fetch: options.tokenEndpointFetch ?? fetchImpl,
-      ...endpoint,
-    }),
+    store: sealing ? createSealedStore(store, sealing.sealer, sealing.options) : store,
+    clock: systemClock,
+    endpoint: createTokenEndpoint({ ...endpoint, ...proofs }),
   };
 }

@@ -7,6 +7,7 @@ import { MAX_TOKEN_LENGTH } from '../shared/session.js';
  * the OS keychain, through the main process). Sealing is not deterministic: the
  * same text seals to a different string every time, so nothing may ever
  * compare sealed strings.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
  */
 export interface Sealer {
   seal(text: string): Promise<string>;
@@ -18,6 +19,7 @@ export interface Sealer {
   unseal(sealed: string): Promise<string>;
 }
 
+/** Options of `createSealedStore`: who is told when a refresh token was stored unsealed or a sealed one dropped. */
 export interface SealedStoreOptions {
   /**
    * Called when a refresh token had to be stored in plaintext because sealing
@@ -52,6 +54,7 @@ const CACHE_SIZE = 8;
  *   copied to another machine;
  * - unsealing fails otherwise: the read rejects, which the coordinator reports
  *   as TRANSIENT and which keeps the session.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
  */
 export function createSealedStore(inner: SessionStore, sealer: Sealer, options: SealedStoreOptions = {}): SessionStore {
   // sealed -> plaintext of recent values, so repeated reads of one record cost one round trip.

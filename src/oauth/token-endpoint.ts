@@ -1,7 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import type { AbortSignalLike } from '../shared/abort.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
+import { retryOnNonceChallenge } from './dpop-nonce.js';
 
+/**
+ * The OAuth client, as the token endpoint authenticates it.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 (client password: `client_secret_basic`, `client_secret_post`)
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2 (the `token_endpoint_auth_method` values)
+ */
 export interface OAuthClientOptions {
   readonly client_id: string;
   /** Required by `client_secret_basic` and `client_secret_post`. */
@@ -10,6 +16,12 @@ export interface OAuthClientOptions {
   readonly token_endpoint_auth_method?: 'none' | 'client_secret_basic' | 'client_secret_post';
 }
 
+/**
+ * Options of `createTokenEndpoint`: the server (its issuer, and its token endpoint unless found
+ * by discovery), the client, and optional DPoP proofs.
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3 (authorization server metadata)
+ * @see https://www.rfc-editor.org/rfc/rfc9449 (DPoP)
+ */
 export interface TokenEndpointOptions {
   /** The authorization server's issuer identifier. */
   readonly issuer: string;
@@ -28,13 +40,20 @@ export interface TokenEndpointOptions {
   readonly dpop?: DpopProofSource;
 }
 
-/** oauth4webapi request options that add a DPoP proof to a request and observe its answer's nonce. */
+/**
+ * oauth4webapi request options that add a DPoP proof to a request and observe its answer's nonce.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4 (DPoP proofs)
+ */
 export interface DpopRequestOptions {
   readonly DPoP: oauth.DPoPHandle;
   readonly [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
 }
 
-/** Where a token request gets its DPoP proofs (RFC 9449): the browser's `createDpop` is one. */
+/**
+ * Where a token request gets its DPoP proofs: the browser's `createDpop` is one. Every proof of a
+ * session is made with the session's one stored key, so its refresh token stays usable in every window.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5 (DPoP access token request)
+ */
 export interface DpopProofSource {
   /** Options for a request with a proof of the session's stored key; undefined when no key is stored. */
   proofOptions(fetchImpl?: typeof fetch): Promise<DpopRequestOptions | undefined>;
@@ -53,6 +72,8 @@ const TRANSIENT = new Set(['temporarily_unavailable', 'server_error', 'slow_down
  * by the core: an ID token in the response is neither needed nor checked, because a
  * failed follow-up check must never throw away tokens the provider has already rotated.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3 (discovery, when no token endpoint is given)
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5 (with DPoP)
  */
 export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoint {
   const issuer = new URL(options.issuer);
@@ -110,11 +131,8 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
           };
         }
         const send = () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
-        response = await dpop.firstContact(new URL(as.token_endpoint ?? issuer).origin, send);
-        if (await isNonceChallenge(response)) {
-          await response.body?.cancel();
-          response = await send();
-        }
+        const origin = new URL(as.token_endpoint ?? issuer).origin;
+        response = await retryOnNonceChallenge(() => dpop.firstContact(origin, send));
       }
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
@@ -133,18 +151,6 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }) };
     },
   };
-}
-
-/**
- * The token endpoint asks for a DPoP nonce: `use_dpop_nonce` in a 400 body (or, from some
- * servers, in a 401's `WWW-Authenticate`). A use_dpop_nonce answer consumed nothing.
- * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
- */
-async function isNonceChallenge(response: Response): Promise<boolean> {
-  if (response.status !== 400 && response.status !== 401) return false;
-  if (/error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '')) return true;
-  const body: unknown = await response.clone().json().catch(() => undefined);
-  return oauthError(body)?.error === 'use_dpop_nonce';
 }
 
 /** An OAuth error body, in any status: GitHub sends its errors with HTTP 200. */

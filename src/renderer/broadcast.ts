@@ -1,3 +1,4 @@
+import { createListenerSet } from '../shared/listeners.js';
 import type { ChannelPort } from '../shared/ports.js';
 
 /** The native BroadcastChannel: every same-origin context of the storage partition, never the sender. */
@@ -20,10 +21,10 @@ export function openBroadcastChannel(name: string): ChannelPort {
  * channel would cost the restore whenever another window rotates. The restore re-reads the store instead.
  */
 export function openSuspendableChannel(name: string): ChannelPort & { suspend(): void; resume(): void } {
-  const listeners = new Set<(data: unknown) => void>();
+  const listeners = createListenerSet<unknown>();
   const attach = (): ChannelPort => {
     const port = openBroadcastChannel(name);
-    port.subscribe((data) => listeners.forEach((listener) => listener(data)));
+    port.subscribe(listeners.emit);
     return port;
   };
   let state: 'open' | 'suspended' | 'closed' = 'open';
@@ -37,12 +38,7 @@ export function openSuspendableChannel(name: string): ChannelPort & { suspend():
       once.post(message);
       once.close();
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: listeners.add,
     close() {
       state = 'closed';
       listeners.clear();

@@ -1,7 +1,12 @@
 import * as oauth from 'oauth4webapi';
+import { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 import type { Dpop } from './dpop.js';
 import type { StoredDpopKey } from './dpop-key-store.js';
 
+/**
+ * Options of `createDpopFetch`: the session's DPoP proof maker and the fetch that sends.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 (protected resource access)
+ */
 export interface DpopFetchOptions {
   readonly dpop: Dpop;
   /** Sends the request with its headers set. Default: the global fetch. */
@@ -14,6 +19,7 @@ export interface DpopFetchOptions {
  * Sends `request` with `Authorization: DPoP <accessToken>` and a fresh proof of the session's
  * key (`htm`, `htu`, `ath` = hash of the token). Resolves undefined, sending nothing, when
  * the session has no key: its tokens cannot be used without it.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1 (the DPoP authorization scheme and `ath`)
  */
 export type DpopSend = (request: Request, accessToken: string) => Promise<Response | undefined>;
 
@@ -27,6 +33,8 @@ export type DpopSend = (request: Request, accessToken: string) => Promise<Respon
  *
  * The key is read from IndexedDB once per access token, not per call: a new token (after
  * a refresh or a sign-in in any window) re-reads it, so a rotated or deleted key is seen.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-9 (resource server nonce)
  */
 export function createDpopFetch(options: DpopFetchOptions): DpopSend {
   const { dpop } = options;
@@ -54,23 +62,17 @@ export function createDpopFetch(options: DpopFetchOptions): DpopSend {
           [oauth.allowInsecureRequests]: insecure,
         });
       } catch (error) {
-        // A WWW-Authenticate challenge: the response itself, for the retry decision and the caller.
+        // A challenge other than use_dpop_nonce is the answer, for the caller (use_dpop_nonce is retried once).
         if (error instanceof oauth.WWWAuthenticateChallengeError && !oauth.isDPoPNonceError(error)) return error.response;
         throw error;
       }
     };
     try {
-      return await dpop.firstContact(url.origin, send);
+      return await retryOnNonceChallenge(() => dpop.firstContact(url.origin, send));
     } catch (error) {
-      if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
-      await error.response.body?.cancel();
-      // use_dpop_nonce: the answer's nonce is recorded; once more, and whatever comes back is the answer.
-      try {
-        return await send();
-      } catch (again) {
-        if (again instanceof oauth.WWWAuthenticateChallengeError) return again.response;
-        throw again;
-      }
+      // use_dpop_nonce again after the retry: that answer is the result.
+      if (error instanceof oauth.WWWAuthenticateChallengeError) return error.response;
+      throw error;
     }
   };
 }

@@ -1,6 +1,5 @@
-import type { IDBPDatabase } from 'idb';
 import * as oauth from 'oauth4webapi';
-import { openTokenHerdDatabase, type StoredDpopKey, type StoredDpopNonce, type TokenHerdDB } from './indexeddb-store.js';
+import { createDatabaseConnection, type StoredDpopKey, type StoredDpopNonce } from './indexeddb-store.js';
 
 export type { StoredDpopKey, StoredDpopNonce } from './indexeddb-store.js';
 
@@ -9,12 +8,17 @@ export type { StoredDpopKey, StoredDpopNonce } from './indexeddb-store.js';
  * non-extractable: neither this code nor any other script of the origin can read it
  * out, only ask the browser to sign with it. The public key of a pair is always
  * extractable (it goes into every proof's header).
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2 (the proof's `jwk` header and signature algorithm)
  */
 export function generateDpopKeyPair(): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
 }
 
-/** The `jkt` (RFC 7638 thumbprint) of a key pair, as oauth4webapi computes it for `dpop_jkt`. */
+/**
+ * The `jkt` (JWK thumbprint) of a key pair, as oauth4webapi computes it for `dpop_jkt`.
+ * @see https://www.rfc-editor.org/rfc/rfc7638#section-3
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-10 (authorization code binding to a key)
+ */
 export function dpopThumbprint(keyPair: CryptoKeyPair): Promise<string> {
   return oauth.DPoP({}, keyPair).calculateThumbprint();
 }
@@ -24,6 +28,7 @@ export function dpopThumbprint(keyPair: CryptoKeyPair): Promise<string> {
  * tokenherd database beside the sessions. A CryptoKeyPair is stored by structured
  * clone: the private key stays a non-extractable handle in every window that reads it.
  * Keys never go on the channel, to the main process or to an embedded view.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-3 (the key pair a client proves possession of)
  */
 export interface DpopKeyStore {
   /** The session's key, or undefined when none is stored or what is stored is not a usable key. */
@@ -36,54 +41,36 @@ export interface DpopKeyStore {
   close(): void;
 }
 
+/**
+ * The DPoP key store of the tokenherd database `databaseName`, on a connection of its own.
+ * @see https://www.rfc-editor.org/rfc/rfc9449
+ */
 export function createDpopKeyStore(databaseName: string): DpopKeyStore {
-  let connection: Promise<IDBPDatabase<TokenHerdDB>> | undefined;
-  let closed = false;
-
-  function database(): Promise<IDBPDatabase<TokenHerdDB>> {
-    if (closed) return Promise.reject(new DOMException('The DPoP key store is closed', 'InvalidStateError'));
-    connection ??= openTokenHerdDatabase(databaseName, {
-      blocking(_current, _next, event) {
-        (event.target as IDBDatabase).close();
-        connection = undefined;
-      },
-      terminated() {
-        connection = undefined;
-      },
-    }).catch((error: unknown) => {
-      connection = undefined;
-      throw error;
-    });
-    return connection;
-  }
-
+  const connection = createDatabaseConnection(databaseName, 'DPoP key store');
   return {
     async read(sessionKey) {
-      const value: unknown = await (await database()).get('dpopKeys', sessionKey);
+      const value: unknown = await connection.use((db) => db.get('dpopKeys', sessionKey));
       return isUsableKey(value) ? value : undefined;
     },
     async put(sessionKey, keyPair) {
       const record: StoredDpopKey = { sessionKey, keyPair, jkt: await dpopThumbprint(keyPair), createdAt: Date.now() };
-      const tx = (await database()).transaction('dpopKeys', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put(record), tx.done]);
+      await connection.use(async (db) => {
+        const tx = db.transaction('dpopKeys', 'readwrite', { durability: 'strict' });
+        await Promise.all([tx.store.put(record), tx.done]);
+      });
       return record;
     },
     async delete(sessionKey) {
-      await (await database()).delete('dpopKeys', sessionKey);
+      await connection.use((db) => db.delete('dpopKeys', sessionKey));
     },
     async readNonce(origin) {
-      const value: StoredDpopNonce | undefined = await (await database()).get('dpopNonces', origin);
+      const value: StoredDpopNonce | undefined = await connection.use((db) => db.get('dpopNonces', origin));
       return typeof value?.nonce === 'string' ? value.nonce : undefined;
     },
     async writeNonce(origin, nonce) {
-      await (await database()).put('dpopNonces', { origin, nonce, updatedAt: Date.now() });
+      await connection.use((db) => db.put('dpopNonces', { origin, nonce, updatedAt: Date.now() }));
     },
-    close() {
-      closed = true;
-      const pending = connection;
-      connection = undefined;
-      void pending?.then((db) => db.close(), () => {});
-    },
+    close: () => connection.close(),
   };
 }
 

@@ -3,6 +3,10 @@ import { herdName } from '../shared/coordinator.js';
 import type { DpopProofSource, DpopRequestOptions } from '../oauth/token-endpoint.js';
 import { createDpopKeyStore, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';
 
+/**
+ * Options of `createDpop`: the session, the tokenherd database that holds its key, and the Web Locks.
+ * @see https://www.rfc-editor.org/rfc/rfc9449
+ */
 export interface DpopOptions {
   readonly sessionKey: string;
   /** The tokenherd database, where the key pair and the nonces live beside the session. */
@@ -16,6 +20,8 @@ export interface DpopOptions {
  * read from IndexedDB so that every window signs with the same key, and the latest
  * nonce of each server, shared between windows. Proofs are made by oauth4webapi;
  * this only supplies the key and the nonce.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4 (DPoP proofs)
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8 (authorization server nonce)
  */
 export interface Dpop extends DpopProofSource {
   /** The session's key as stored now; undefined when none is (never signed in with DPoP, signed out, or deleted). */
@@ -50,19 +56,10 @@ export interface Dpop extends DpopProofSource {
 }
 
 /**
- * Runs `attempt`, and once more if the server asked for a DPoP nonce (`use_dpop_nonce`): the
- * answer carried one, which the handle and `observe` have recorded, so the retry's proof has it.
- * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ * The DPoP proof maker of one session in this window. Every window signs with the one key stored
+ * for the session, so the server sees one `jkt` per sign-in; a nonce one window learns serves all.
+ * @see https://www.rfc-editor.org/rfc/rfc9449
  */
-export async function retryOnNonceChallenge<T>(attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (error) {
-    if (!oauth.isDPoPNonceError(error)) throw error;
-    return attempt();
-  }
-}
-
 export function createDpop(options: DpopOptions): Dpop {
   const { sessionKey } = options;
   const locks = options.locks ?? navigator.locks;

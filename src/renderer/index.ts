@@ -1,7 +1,8 @@
 import { createCoordinatorCore, herdName, type CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { invalidOption } from '../shared/settings.js';
 import { bearerSend, createAuthorizedFetch } from '../oauth/authorized-fetch.js';
-import { checkProviderOptions, invalidOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
+import { checkProviderOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
 import { openSuspendableChannel } from './broadcast.js';
 import { createDpop } from './dpop.js';
 import { createDpopFetch } from './dpop-fetch.js';
@@ -69,10 +70,10 @@ function watchLifecycle({ onHide, onResume }: Lifecycle): () => void {
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
   const checked = checkProviderOptions(options);
-  const { settings, allowInsecure, fetchImpl } = checked;
+  const { settings, endpoint, fetchImpl } = checked;
   const databaseName = options.databaseName ?? DEFAULT_DATABASE_NAME;
-  if (typeof databaseName !== 'string' || databaseName === '') throw invalidOptions('databaseName must be a non-empty string');
-  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOptions('dpop must be a boolean');
+  if (typeof databaseName !== 'string' || databaseName === '') throw invalidOption('databaseName must be a non-empty string');
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOption('dpop must be a boolean');
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
     throw new TokenHerdError(
@@ -81,7 +82,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
     );
   }
   const dpop = options.dpop === true ? createDpop({ sessionKey: settings.sessionKey, databaseName }) : undefined;
-  const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: allowInsecure });
+  const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: endpoint.allowInsecureRequests === true });
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
@@ -89,7 +90,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const core = createCoordinatorCore(settings, {
     lock: createWebLocks(navigator.locks),
     channel,
-    ...providerPorts(options, checked, indexedDbStore, { ...(dpop && { dpop }) }),
+    ...providerPorts(checked, indexedDbStore, { ...(dpop && { dpop }) }),
     network: {
       isOnline: () => navigator.onLine,
       onOnline: (listener) => listen(globalThis, 'online', listener),
@@ -144,6 +145,7 @@ export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 // `createDpop` needs the coordinator's database: `databaseName`, or this default.
 export { DEFAULT_DATABASE_NAME } from './indexeddb-store.js';
-export { createDpop, retryOnNonceChallenge, type Dpop, type DpopOptions } from './dpop.js';
+export { createDpop, type Dpop, type DpopOptions } from './dpop.js';
+export { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 export type { DpopProofSource, DpopRequestOptions } from '../oauth/token-endpoint.js';
 export type { StoredDpopKey } from './dpop-key-store.js';

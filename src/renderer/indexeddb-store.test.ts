@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { expect, test } from '@playwright/test';
 import { openDB } from 'idb';
 import type { StoredSession } from '../shared/session.js';
+import { createDpopKeyStore, generateDpopKeyPair } from './dpop-key-store.js';
 import { DATABASE_VERSION, createIndexedDbStore } from './indexeddb-store.js';
 
 const record = (generation: number): StoredSession => ({
@@ -46,18 +47,43 @@ test('an open store closes for a schema upgrade instead of blocking it', async (
   store.close();
 });
 
+/** Deletes `name`; rejects if an open connection holds the deletion up. */
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error('deletion blocked by an open store'));
+  });
+}
+
 test('an open store lets the database be deleted, then reads it as empty', async () => {
   const store = createIndexedDbStore('deleted');
   await store.compareAndSet('k', 0, record(1));
-  await new Promise<void>((resolve, reject) => {
-    const request = indexedDB.deleteDatabase('deleted');
-    request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error);
-    request.onblocked = () => reject(new Error('deletion blocked by the open store'));
-  });
+  await deleteDatabase('deleted');
   expect(await store.read('k')).toBeUndefined();
   store.close();
   await expect(store.read('k')).rejects.toThrow('closed');
+});
+
+test('the session store and the DPoP key store on one database both let it be deleted, say so, and reopen', async () => {
+  let closedByOthers = 0;
+  const sessions = createIndexedDbStore('shared', { onClosedByOthers: () => closedByOthers++ });
+  const keys = createDpopKeyStore('shared');
+  await sessions.compareAndSet('k', 0, record(1));
+  await keys.put('k', await generateDpopKeyPair());
+  await keys.writeNonce('https://as.example', 'n1');
+  await deleteDatabase('shared');
+  expect(closedByOthers).toBe(1);
+  expect(await sessions.read('k')).toBeUndefined();
+  expect(await keys.read('k')).toBeUndefined();
+  expect(await keys.readNonce('https://as.example')).toBeUndefined();
+  await keys.writeNonce('https://as.example', 'n2');
+  expect(await keys.readNonce('https://as.example')).toBe('n2');
+  keys.close();
+  await expect(keys.readNonce('https://as.example')).rejects.toThrow('The DPoP key store is closed');
+  expect(await sessions.compareAndSet('k', 0, record(1))).toEqual({ ok: true });
+  sessions.close();
 });
 
 test('a compare-and-set commits with durability strict, so a rotated token survives power loss', async () => {

@@ -42,3 +42,17 @@ export function onAbort(signal: AbortSignalLike | undefined, onAbort: (reason: u
   signal.addEventListener('abort', listener, { once: true });
   return () => signal.removeEventListener('abort', listener);
 }
+
+/** Resolves after `ms` on `clock`; rejects with the signal's reason as soon as `signal` aborts. */
+export function sleep(clock: { setTimeout(callback: () => void, ms: number): unknown; clearTimeout(handle: unknown): void }, ms: number, signal?: AbortSignalLike): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      stop();
+      resolve();
+    }, ms);
+    const stop = onAbort(signal, (reason) => {
+      clock.clearTimeout(timer);
+      reject(reason);
+    });
+  });
+}

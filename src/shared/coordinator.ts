@@ -2,6 +2,7 @@ import { isAbortSignal, onAbort, type AbortSignalLike } from './abort.js';
 import { decide, type Need } from './decide.js';
 import { ErrorCode, TokenHerdError } from './errors.js';
 import type { TokenHerdEvent, TokenHerdListener } from './events.js';
+import { createListenerSet } from './listeners.js';
 import { createLifetime } from './lifetime.js';
 import { createLockWait } from './lock-wait.js';
 import { parseMessage } from './messages.js';
@@ -110,20 +111,11 @@ function covers(covering: Need, need: Need): boolean {
 export function createCoordinatorCore(settings: ResolvedSettings, ports: CoordinatorPorts): CoordinatorCore {
   const { sessionKey } = settings;
   const { lock, channel, store, clock, endpoint } = ports;
-  const listeners = new Set<TokenHerdListener>();
+  const listeners = createListenerSet<TokenHerdEvent>();
+  const { emit } = listeners;
   const operations = new Set<Operation>();
   const lifetime = createLifetime(clock);
   const probe = createOfflineProbe(ports.network);
-
-  function emit(event: TokenHerdEvent): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (failure) {
-        void Promise.reject(failure); // a faulty listener is reported, and the others still run
-      }
-    }
-  }
 
   const look: Look = (at, record, need, progress) =>
     decide({ record, need, at, now: clock.now(), adoptions: progress?.adoptions ?? 0, offline: probe.blocked() });
@@ -250,12 +242,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
       );
     },
 
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: listeners.add,
 
     getState() {
       const held = view.current();

@@ -1,4 +1,4 @@
-import { createAbortController, onAbort, type AbortSignalLike } from './abort.js';
+import { createAbortController, sleep, type AbortSignalLike } from './abort.js';
 import { ErrorCode, TokenHerdError } from './errors.js';
 import type { Clock } from './ports.js';
 
@@ -25,17 +25,7 @@ export function createLifetime(clock: Clock): Lifetime {
     signal: controller.signal,
     closed: () => controller.signal.aborted,
     closedError,
-    sleep: (ms) =>
-      new Promise((resolve, reject) => {
-        const timer = clock.setTimeout(() => {
-          stop();
-          resolve();
-        }, ms);
-        const stop = onAbort(controller.signal, () => {
-          clock.clearTimeout(timer);
-          reject(closedError());
-        });
-      }),
+    sleep: (ms) => sleep(clock, ms, controller.signal),
     end() {
       if (controller.signal.aborted) return false;
       controller.abort(closedError());

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { MESSAGE_VERSION, announcementOf, parseMessage, toHint } from './messages.js';
+import { MESSAGE_VERSION, announcementOf, hintOf, parseHint, parseMessage } from './messages.js';
 import { MAX_EXPIRES_IN_SECONDS, type StoredSession } from './session.js';
 
 const NOW = 1_700_000_000_000;
@@ -20,13 +20,14 @@ test('an active session is announced with its access token and expiry only; a to
   expect(parseMessage(message, NOW)).toEqual(message);
   const tombstone: StoredSession = { sessionKey: 'k', generation: 8, state: 'signed-out', cause: 'signed-out', updatedAt: NOW };
   expect(announcementOf(tombstone)).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 8 });
-  expect(toHint(message)).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 7 });
-  expect(parseMessage(toHint(message), NOW)).toEqual(toHint(message));
+  expect(hintOf(message)).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 7 });
+  expect(hintOf(active)).toEqual(hintOf(message));
+  expect(parseMessage(hintOf(message), NOW)).toEqual(hintOf(message));
 });
 
 test('only the exact current message shape is accepted', () => {
   const message = announcementOf(active);
-  const hint = toHint(message);
+  const hint = hintOf(message);
   for (const bad of [
     null,
     'k',
@@ -52,5 +53,13 @@ test('only the exact current message shape is accepted', () => {
     { ...message, expiresAt: NOW + MAX_EXPIRES_IN_SECONDS * 1000 + 1 },
   ]) {
     expect(parseMessage(bad, NOW), JSON.stringify(bad)?.slice(0, 80)).toBeUndefined();
+    expect(parseHint(bad, NOW), JSON.stringify(bad)?.slice(0, 80)).toBeUndefined();
   }
+});
+
+test('parseHint takes the session key and generation of a valid hint or announcement, never its token', () => {
+  const message = announcementOf(active);
+  expect(parseHint(message, NOW)).toStrictEqual({ sessionKey: 'k', generation: 7 });
+  expect(parseHint(hintOf({ sessionKey: 'k', generation: 0 }), NOW)).toStrictEqual({ sessionKey: 'k', generation: 0 });
+  expect(parseHint(JSON.parse(JSON.stringify(hintOf(active))), NOW)).toStrictEqual({ sessionKey: 'k', generation: 7 });
 });

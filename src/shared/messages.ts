@@ -15,9 +15,15 @@ export const MESSAGE_VERSION = 2;
 /** The longest session key: it names a lock, a channel and a stored record. */
 export const MAX_SESSION_KEY_LENGTH = 256;
 
+/** A token-free notice: `sessionKey` now stores `generation`. Receivers re-read the store. */
+export interface SessionHint {
+  readonly sessionKey: string;
+  readonly generation: number;
+}
+
 /**
- * I4: what crosses the channel when a session changes: its key, generation and, for an
- * active session, the access token and its expiry. Never the refresh token.
+ * I4: what a coordinator posts on its channel after a compare-and-set: a hint, or an
+ * announcement with the access token and its expiry. Never the refresh token.
  */
 export interface SessionChangedMessage {
   readonly v: typeof MESSAGE_VERSION;
@@ -34,15 +40,18 @@ export interface SessionChangedMessage {
 
 /** What a window announces after its compare-and-set stored `record`. */
 export function announcementOf(record: StoredSession): SessionChangedMessage {
-  const hint = { v: MESSAGE_VERSION, type: 'session-changed', sessionKey: record.sessionKey, generation: record.generation } as const;
+  const hint = hintOf(record);
   if (record.state !== 'active') return hint;
   const { accessToken, expiresAt } = record.tokens;
   return { ...hint, cause: record.cause, accessToken, ...(expiresAt !== undefined && { expiresAt }) };
 }
 
-/** The message without its token, for channels that must carry none (a database notification, a file notice). */
-export function toHint({ v, type, sessionKey, generation }: SessionChangedMessage): SessionChangedMessage {
-  return { v, type, sessionKey, generation };
+/**
+ * The hint message of `hint` (a stored record, a message, a notice), without any token:
+ * what channels that must carry none send (a database notification, a file notice).
+ */
+export function hintOf({ sessionKey, generation }: SessionHint): SessionChangedMessage {
+  return { v: MESSAGE_VERSION, type: 'session-changed', sessionKey, generation };
 }
 
 const HINT_KEYS = ['v', 'type', 'sessionKey', 'generation'];
@@ -61,7 +70,7 @@ export function parseMessage(data: unknown, now: number): SessionChangedMessage 
   if (v !== MESSAGE_VERSION || type !== 'session-changed') return undefined;
   if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > MAX_SESSION_KEY_LENGTH) return undefined;
   if (!Number.isSafeInteger(generation) || (generation as number) < 0) return undefined;
-  const hint = { v, type, sessionKey, generation: generation as number } as const;
+  const hint = hintOf({ sessionKey, generation: generation as number });
   if (keys.length === HINT_KEYS.length) return hint;
   if (hint.generation < 1 || (cause !== 'signed-in' && cause !== 'rotated')) return undefined;
   if (typeof accessToken !== 'string' || accessToken.length === 0 || accessToken.length > MAX_TOKEN_LENGTH) return undefined;
@@ -69,4 +78,13 @@ export function parseMessage(data: unknown, now: number): SessionChangedMessage 
     return undefined;
   }
   return { ...hint, cause, accessToken, ...(expiresAt !== undefined && { expiresAt }) };
+}
+
+/**
+ * The hint of `data` if it is a valid message (see `parseMessage`); an announcement's
+ * token is dropped. The one check a hint gets between a wire and a coordinator.
+ */
+export function parseHint(data: unknown, now: number): SessionHint | undefined {
+  const message = parseMessage(data, now);
+  return message && { sessionKey: message.sessionKey, generation: message.generation };
 }

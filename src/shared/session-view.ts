@@ -2,6 +2,7 @@ import type { Recovery } from './decide.js';
 import { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 import type { SessionChange, TokenHerdEvent } from './events.js';
 import type { Lifetime } from './lifetime.js';
+import { createListenerSet } from './listeners.js';
 import { announcementOf, type SessionChangedMessage } from './messages.js';
 import type { ChannelPort, Clock, CompareAndSetResult, SessionStore } from './ports.js';
 import type { ActiveSession, StoredSession } from './session.js';
@@ -62,7 +63,7 @@ function changeOf(record: StoredSession | undefined): SessionChange {
 
 /** The session view of one window, empty until its first read. */
 export function createSessionView({ sessionKey, store, channel, clock, lifetime, emit }: SessionViewPorts): SessionView {
-  const watchers = new Set<() => void>();
+  const watchers = createListenerSet<void>();
   let memory: StoredSession | undefined;
   let loaded = false;
   let started = 0;
@@ -79,7 +80,7 @@ export function createSessionView({ sessionKey, store, channel, clock, lifetime,
     if (!changed) return;
     const expiresAt = record?.state === 'active' ? record.tokens.expiresAt : undefined;
     emit({ type: 'session-changed', change, generation: record?.generation ?? 0, ...(expiresAt !== undefined && { expiresAt }) });
-    for (const watcher of [...watchers]) watcher();
+    watchers.emit();
   }
 
   /** A store call whose failure reaches callers coded: CLOSED once closed, a TokenHerdError as it is, anything else TRANSIENT. */
@@ -158,12 +159,7 @@ export function createSessionView({ sessionKey, store, channel, clock, lifetime,
       apply(announced, changeOf(announced), ++started);
     },
 
-    onChange(watcher) {
-      watchers.add(watcher);
-      return () => {
-        watchers.delete(watcher);
-      };
-    },
+    onChange: watchers.add,
 
     close() {
       watchers.clear();
