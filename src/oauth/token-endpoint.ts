@@ -141,14 +141,14 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       }
       const body: unknown = await response.json().catch(() => undefined);
       const error = oauthError(body);
-      if (error) return classify(error.error, error.description);
+      if (error) return classify(error.error, error.description, response.status);
       if (response.ok) {
         return typeof body === 'object' && body !== null
           ? { kind: 'tokens', response: body }
           : { kind: 'invalid-response', reason: `HTTP ${response.status} with a body that is not a JSON object` };
       }
       const challenge = response.headers.get('www-authenticate');
-      return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }) };
+      return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }), status: response.status };
     },
   };
 }
@@ -161,8 +161,8 @@ function oauthError(body: unknown): { error: string; description?: string } | un
   return typeof error_description === 'string' ? { error, description: error_description } : { error };
 }
 
-function classify(error: string, description?: string): RefreshOutcome {
-  const detail = description === undefined ? {} : { description };
+function classify(error: string, description: string | undefined, status: number): RefreshOutcome {
+  const detail = { ...(description !== undefined && { description }), status };
   if (REJECTED.has(error)) return { kind: 'rejected', error, ...detail };
   if (TRANSIENT.has(error)) return { kind: 'transient', reason: error, answered: true };
   return { kind: 'provider-error', error, ...detail };
