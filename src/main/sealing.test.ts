@@ -7,7 +7,8 @@ import { ErrorCode } from '../shared/errors.js';
 import { resolveSettings } from '../shared/settings.js';
 import { DesktopErrorCode } from '../desktop/errors.js';
 
-import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryProvider, createMemoryStore } from '../testing/memory.js';
+import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryStore } from '../testing/memory.js';
+import { createMemoryProvider } from '../testing/memory-provider.js';
 import { APP_ORIGIN } from './app-protocol.js';
 import { handleIpc } from './ipc.js';
 import { createMainSealer, sealingStatus, type SafeStorageLike } from './sealing.js';

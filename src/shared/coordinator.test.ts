@@ -2,15 +2,8 @@ import { expect, test as base } from '@playwright/test';
 import { createCoordinatorCore, type CoordinatorCore } from './coordinator.js';
 import { ErrorCode } from './errors.js';
 import type { TokenHerdEvent } from './events.js';
-import {
-  createManualClock,
-  createMemoryChannelHub,
-  createMemoryLocks,
-  createMemoryProvider,
-  createMemoryStore,
-  type MemoryChannelHub,
-  type MemoryProviderOptions,
-} from '../testing/memory.js';
+import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMemoryStore, type MemoryChannelHub } from '../testing/memory.js';
+import { createMemoryProvider, type MemoryProviderOptions } from '../testing/memory-provider.js';
 import { MESSAGE_VERSION } from './messages.js';
 import type { NetworkPort, SessionStore } from './ports.js';
 import { resolveSettings, type CoordinatorSettings } from './settings.js';

@@ -7,15 +7,13 @@ export {
   createManualClock,
   createMemoryChannelHub,
   createMemoryLocks,
-  createMemoryProvider,
   createMemoryStore,
   type ManualClock,
   type MemoryChannelHub,
   type MemoryLocks,
-  type MemoryProvider,
-  type MemoryProviderOptions,
   type MemoryStore,
 } from './memory.js';
+export { createMemoryProvider, type MemoryProvider, type MemoryProviderOptions } from './memory-provider.js';
 // The ports these implement, so a test can name them without a second import.
 export type { ChannelPort, Clock, CompareAndSetResult, LockPort, ProviderRefusal, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from '../shared/ports.js';
 export type { AbortSignalLike } from '../shared/abort.js';
