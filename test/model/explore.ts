@@ -12,6 +12,8 @@ export interface ExploreOptions {
   readonly faults: readonly Fault[];
   /** fast-check's replay path of a reported failure (with its seed). */
   readonly path?: string;
+  /** fast-check's replay path of the command list (the `replayPath` printed with it). */
+  readonly replayPath?: string;
   readonly maxCommands?: number;
 }
 
@@ -20,7 +22,7 @@ export type Outcome = { readonly failed: false; readonly runs: number; readonly 
 export async function explore(options: ExploreOptions): Promise<Outcome> {
   const faults = new Set(options.faults);
   const coverage: Record<string, number> = {};
-  const property = fc.asyncProperty(settingsArbitrary(faults), fc.scheduler(), commandsArbitrary(faults, options.maxCommands), async (settings, scheduler, commands) => {
+  const property = fc.asyncProperty(settingsArbitrary(faults), fc.scheduler(), commandsArbitrary(faults, options.maxCommands, options.replayPath), async (settings, scheduler, commands) => {
     for (const [what, n] of Object.entries(await runModel(settings, scheduler, commands))) coverage[what] = (coverage[what] ?? 0) + n;
   });
   const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, ...(options.path !== undefined && { path: options.path }) });
@@ -28,10 +30,12 @@ export async function explore(options: ExploreOptions): Promise<Outcome> {
   const error = details.errorInstance;
   const violation = error instanceof Violation ? error : undefined;
   const [settings, scheduler, commands] = details.counterexample ?? [];
+  const replayPath = /replayPath="([^"]*)"/.exec(String(commands))?.[1];
+  const list = [...faults].join(',') || 'none';
   const report = [
     `Model failure: ${error instanceof Error ? error.message : String(error)}`,
-    `seed ${details.seed}, path "${details.counterexamplePath}", faults ${[...faults].join(',') || 'none'}`,
-    `replay: npm run fuzz -- --runs 1 --seed ${details.seed} --path ${details.counterexamplePath} --faults ${[...faults].join(',') || 'none'}`,
+    `seed ${details.seed}, path "${details.counterexamplePath}", faults ${list}`,
+    `replay: npm run fuzz -- --runs ${options.runs} --seed ${details.seed} --path ${details.counterexamplePath} --replay '${replayPath ?? ''}' --faults ${list} --commands ${options.maxCommands ?? 40}`,
     `settings: ${JSON.stringify(settings)}`,
     `shrunk commands (executed ones): ${String(commands)}`,
     `scheduler: ${String(scheduler)}`,

@@ -1,5 +1,6 @@
 /**
- * Long runs of the model: `npm run fuzz -- --runs N [--seed S] [--faults all|none|a,b] [--path P] [--commands M]`.
+ * Long runs of the model: `npm run fuzz -- --runs N [--seed S] [--faults all|none|a,b] [--commands M]`;
+ * a failure's report prints the `--path P --replay R` that replays it.
  * Exits 1 on a failure, after printing the seed, the replay path and the shrunk command list.
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     faults: { type: 'string', default: 'all' },
     path: { type: 'string' },
+    replay: { type: 'string' },
     commands: { type: 'string', default: '40' },
   },
 });
@@ -20,9 +22,11 @@ const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : N
 const runs = Number(values.runs);
 const faults = parseFaults(values.faults);
 console.log(`model fuzz: ${runs} runs, seed ${seed}, faults: ${faults.join(', ') || 'none'}`);
-for (const fault of ALL_FAULTS.filter((f) => !faults.includes(f))) console.log(`  off: ${fault} (${FAULTS[fault].what}; finds hole ${FAULTS[fault].hole})`);
+for (const fault of ALL_FAULTS.filter((f) => !faults.includes(f))) console.log(`  off: ${fault} (${FAULTS[fault].what}; finds ${FAULTS[fault].finds})`);
 const started = Date.now();
-const outcome = await explore({ runs, seed, faults, maxCommands: Number(values.commands), ...(values.path !== undefined && { path: values.path }) });
+const outcome = await explore({ runs, seed, faults, maxCommands: Number(values.commands), ...(values.path !== undefined && { path: values.path }),
+  ...(values.replay !== undefined && { replayPath: values.replay }),
+});
 if (outcome.failed) {
   console.log(outcome.report);
   process.exitCode = 1;

@@ -158,20 +158,29 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
 
   const violate = (property: Property, message: string): void => void violations.push(new Violation(property, `${message} (step ${step})`));
 
+  /** Store operations issued and not yet answered: time that passes meanwhile is a machine asleep mid-operation. */
+  let storeOps = 0;
+  async function storeOp<T>(label: string, operation: () => Promise<T>): Promise<T> {
+    storeOps++;
+    try {
+      await scheduler.schedule(Promise.resolve(), label);
+      return await operation();
+    } finally {
+      storeOps--;
+    }
+  }
+
   function storeFor(slot: number, incarnation: number): SessionStore {
-    const gate = (what: string) => scheduler.schedule(Promise.resolve(), `w${slot} ${what}`);
     return {
-      read: async (key) => {
-        await gate('read');
-        return store.read(key);
-      },
-      compareAndSet: async (key, expected, next) => {
+      read: (key) => storeOp(`w${slot} read`, () => store.read(key)),
+      compareAndSet: (key, expected, next) => {
         // A write issued before close() may land after it, as an IndexedDB transaction in progress does.
         if (windows[slot]!.incarnation !== incarnation || windows[slot]!.closed) violate('outlives-close', `closed window ${slot} wrote generation ${next.generation}`);
-        await gate(`cas ${expected}->${next.generation}`);
-        const result = await store.compareAndSet(key, expected, next);
-        if (result.ok) written(expected, next);
-        return result;
+        return storeOp(`w${slot} cas ${expected}->${next.generation}`, async () => {
+          const result = await store.compareAndSet(key, expected, next);
+          if (result.ok) written(expected, next);
+          return result;
+        });
       },
       close: () => {},
     };
@@ -245,7 +254,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     // I1: a token the provider issued while every caller of this window waited is the freshest there is, and serves them.
     // A forced caller refuses whatever token its window holds when it asks, so it may send one request of its own.
     const forcing = calls.some((c) => c.slot === slot && c.incarnation === request.incarnation && !c.settled && c.forced);
-    if (shadow?.state === 'active' && !forcing) {
+    // A sign-in stored between this window's marker and its send is another session: that send is stale, not a storm.
+    if (shadow?.state === 'active' && grantOf(shadow.tokens.accessToken) === grant && !forcing) {
       const issued = server.issued.get(shadow.tokens.accessToken);
       const waiting = calls.filter((c) => c.slot === slot && c.incarnation === request.incarnation && !c.settled && c.need !== undefined);
       if (issued && issued.localExpiresAt > local.now() && waiting.length > 0 && waiting.every((c) => c.step < issued.step)) {
@@ -342,6 +352,9 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     endpointFor,
     get step() {
       return step;
+    },
+    get storeOps() {
+      return storeOps;
     },
     nextStep(label: string): void {
       step++;
