@@ -11,6 +11,20 @@ const WAITING: readonly Fault[] = ['leeway', 'reorder', 'clear', 'retry-after', 
 const SEED = 14;
 const RUNS = 200;
 
+/** About a third of what seed 14 exercises in 200 runs. */
+const MIN_COVERAGE = {
+  requests: 100,
+  'tokens returned': 150,
+  'messages delivered': 300,
+  'answer success': 30,
+  'answer lost': 3,
+  'answer 5xx': 5,
+  'answer invalid_grant': 3,
+  'answer malformed': 3,
+  'rejected SESSION_EXPIRED': 3,
+  'rejected TRANSIENT': 10,
+};
+
 const enabled = ALL_FAULTS.filter((fault) => !WAITING.includes(fault));
 
 test.describe('model-based runs (fast-check, fixed seed; long runs: npm run fuzz)', () => {
@@ -18,6 +32,10 @@ test.describe('model-based runs (fast-check, fixed seed; long runs: npm run fuzz
     for (const fault of WAITING) console.log(`model: fault class '${fault}' off until ${FAULTS[fault].finds} is closed: ${FAULTS[fault].what}`);
     const outcome = await explore({ runs: RUNS, seed: SEED, faults: enabled });
     expect(outcome.failed ? outcome.report : `${outcome.runs} runs`).toBe(`${RUNS} runs`);
+    // Not vacuous: the runs refreshed, got every kind of answer, and delivered messages.
+    const coverage = outcome.failed ? {} : outcome.coverage;
+    console.log(`model: exercised ${JSON.stringify(coverage)}`);
+    for (const [what, least] of Object.entries(MIN_COVERAGE)) expect(coverage[what] ?? 0, what).toBeGreaterThanOrEqual(least);
   });
 
   for (const fault of ALL_FAULTS) {
