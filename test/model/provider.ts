@@ -16,12 +16,13 @@ export interface ProviderConfig {
   readonly refreshTtlSeconds: number | undefined;
 }
 
-/** What the provider knows of an access token it issued; `localExpiresAt` is filled in when a window receives it. */
+/** An access token that reached a window (a sign-in, or a delivered refresh response). */
 export interface Issued {
   readonly grant: number;
-  /** Model step at which the token reached a window (sign-in or a delivered refresh response). */
-  step: number;
-  localExpiresAt: number;
+  /** The model step at which it reached the window. */
+  readonly step: number;
+  /** Its expiry on the windows' wall clock: receipt plus `expires_in`, as the core computes it. */
+  readonly localExpiresAt: number;
 }
 
 interface RefreshRecord {

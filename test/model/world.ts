@@ -112,17 +112,16 @@ interface Delivery {
   readonly to: number;
   readonly incarnation: number;
   readonly data: unknown;
-  /** Storage clears before it was posted: messages about a cleared store do not count as seen. */
+  /** The number of storage clears before it was posted: a message about a cleared store does not count as seen. */
   readonly epoch: number;
 }
 
 interface Window {
-  core: CoordinatorCore;
-  incarnation: number;
+  readonly core: CoordinatorCore;
+  readonly incarnation: number;
   closed: boolean;
   /** The highest generation this window has been told of or moved to since the last storage clear. */
   maxSeen: number;
-  listener: ((data: unknown) => void) | undefined;
 }
 
 export type World = ReturnType<typeof createWorld>;
@@ -141,6 +140,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
   const calls: Call[] = [];
   const requests: Request[] = [];
   const deliveries: Delivery[] = [];
+  /** The channel listener of each window, by `slot:incarnation`. */
+  const listeners = new Map<string, (data: unknown) => void>();
   /** What happened to each refresh token each time it was sent: the answer the core received. */
   const sends = new Map<string, Array<'tokens' | 'rejected' | 'unknown'>>();
   const violations: Violation[] = [];
@@ -209,10 +210,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
         }
       },
       subscribe(listener) {
-        windows[slot]!.listener = listener;
-        return () => {
-          if (windows[slot]!.incarnation === incarnation) windows[slot]!.listener = undefined;
-        };
+        listeners.set(`${slot}:${incarnation}`, listener);
+        return () => listeners.delete(`${slot}:${incarnation}`);
       },
       close() {},
     };
@@ -271,9 +270,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
 
   function received(response: unknown): void {
     const { access_token: token, expires_in: ttl } = response as { access_token: string; expires_in: number };
-    const issued = server.issued.get(token);
-    if (issued) Object.assign(issued, { step, localExpiresAt: local.now() + ttl * 1000 });
-    else server.issued.set(token, { grant: grantOf(token)!, step, localExpiresAt: local.now() + ttl * 1000 });
+    server.issued.set(token, { grant: grantOf(token)!, step, localExpiresAt: local.now() + ttl * 1000 });
   }
 
   function track(slot: number, label: string, need: number | undefined, promise: Promise<unknown>, forced = false): void {
@@ -321,10 +318,9 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
   }
 
   function open(slot: number): void {
-    const previous = windows[slot];
-    const window: Window = { core: undefined as never, incarnation: (previous?.incarnation ?? 0) + 1, closed: false, maxSeen: 0, listener: undefined };
+    const incarnation = (windows[slot]?.incarnation ?? 0) + 1;
+    const window: Window = { core: openWindow(world, slot, incarnation), incarnation, closed: false, maxSeen: 0 };
     windows[slot] = window;
-    window.core = openWindow(world, slot, window.incarnation);
     window.core.subscribe((event) => {
       if (event.type !== 'session-changed' || event.generation === 0) return; // 0: nothing stored, not a generation
       if (event.generation < window.maxSeen) violate('forward-only', `w${slot} moved to generation ${event.generation} (${event.change}) after seeing ${window.maxSeen}`);
@@ -393,7 +389,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
       count('messages delivered');
       const message = parseMessage(delivery!.data, local.now());
       if (message && delivery!.epoch === epoch) window.maxSeen = Math.max(window.maxSeen, message.generation);
-      window.listener?.(delivery!.data);
+      listeners.get(`${delivery!.to}:${delivery!.incarnation}`)?.(delivery!.data);
     },
     pending(): Request[] {
       return requests.filter((r) => !r.done);
