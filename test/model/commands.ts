@@ -62,64 +62,30 @@ export class GetToken extends Step {
   }
 }
 
-export class SignOut extends Step {
-  constructor(readonly window: number) {
-    super();
-  }
-  override check(world: World): boolean {
-    return open(world, this.window);
-  }
-  act(world: World): void {
-    const slot = slotOf(world, this.window);
-    world.call(slot, 'signOut', undefined, world.windows[slot]!.core.signOut());
-  }
-  toString(): string {
-    return `signOut(w${this.window})`;
-  }
-}
+/** What the app does to one window. */
+const WINDOW_ACTIONS = {
+  signOut: (world: World, slot: number) => world.call(slot, 'signOut', undefined, world.windows[slot]!.core.signOut()),
+  setSession: (world: World, slot: number) => world.signIn(slot),
+  close: (world: World, slot: number) => world.close(slot),
+  reopen: (world: World, slot: number) => world.open(slot),
+};
 
-export class SignIn extends Step {
-  constructor(readonly window: number) {
+export class WindowAction extends Step {
+  constructor(
+    readonly action: keyof typeof WINDOW_ACTIONS,
+    readonly window: number,
+  ) {
     super();
   }
+  /** A closed window can only be reopened; an open one anything else. */
   override check(world: World): boolean {
-    return open(world, this.window);
+    return open(world, this.window) !== (this.action === 'reopen');
   }
   act(world: World): void {
-    world.signIn(slotOf(world, this.window));
+    WINDOW_ACTIONS[this.action](world, slotOf(world, this.window));
   }
   toString(): string {
-    return `setSession(w${this.window})`;
-  }
-}
-
-export class Close extends Step {
-  constructor(readonly window: number) {
-    super();
-  }
-  override check(world: World): boolean {
-    return open(world, this.window);
-  }
-  act(world: World): void {
-    world.close(slotOf(world, this.window));
-  }
-  toString(): string {
-    return `close(w${this.window})`;
-  }
-}
-
-export class Reopen extends Step {
-  constructor(readonly window: number) {
-    super();
-  }
-  override check(world: World): boolean {
-    return !open(world, this.window);
-  }
-  act(world: World): void {
-    world.open(slotOf(world, this.window));
-  }
-  toString(): string {
-    return `reopen(w${this.window})`;
+    return `${this.action}(w${this.window})`;
   }
 }
 
@@ -229,10 +195,7 @@ export function commandsArbitrary(faults: ReadonlySet<Fault>, maxCommands = 40, 
     weighted(6, fc.tuple(fc.nat({ max: 5 }), answer).map(([i, a]) => new Respond(i, a))),
     weighted(4, fc.tuple(fc.nat({ max: 20 }), delivery).map(([i, how]) => new Deliver(faults.has('reorder') ? i : 0, how))),
     weighted(4, fc.constantFrom(1_000, 10_001, 31_000, 61_000, 301_000, 3_600_000, 86_400_000).map((ms) => new Advance(ms, faults.has('sleep')))),
-    weighted(1, window.map((w) => new SignOut(w))),
-    weighted(1, window.map((w) => new SignIn(w))),
-    weighted(1, window.map((w) => new Close(w))),
-    weighted(1, window.map((w) => new Reopen(w))),
+    weighted(4, fc.tuple(fc.constantFrom('signOut', 'setSession', 'close', 'reopen'), window).map(([action, w]) => new WindowAction(action, w))),
     ...(faults.has('clear') ? [weighted(1, fc.constant(new Clear()))] : []),
     ...(faults.has('clock-jump') ? [weighted(1, fc.constantFrom(-3_600_000, -60_000, 3_600_000, 40 * 86_400_000, -40 * 86_400_000).map((ms) => new Jump(ms)))] : []),
   );

@@ -154,6 +154,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
   let ids = 0;
   /** The record last written, in write order (the store's CAS is atomic and its results resolve in order). */
   let shadow: StoredSession | undefined;
+  /** A message posted before the last storage clear is being delivered: what it makes a window do is about a session the store no longer has. */
+  let staleDelivery = false;
   /** The provider's last 5xx: when (real time) and how long it asked to wait. */
   let lastBusy: { at: number; retryAfterMs: number | undefined } | undefined;
 
@@ -322,7 +324,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     const window: Window = { core: openWindow(world, slot, incarnation), incarnation, closed: false, maxSeen: 0 };
     windows[slot] = window;
     window.core.subscribe((event) => {
-      if (event.type !== 'session-changed' || event.generation === 0) return; // 0: nothing stored, not a generation
+      // 0: nothing stored, not a generation. A stale delivery is about a cleared session, whose generations a new sign-in may restart.
+      if (event.type !== 'session-changed' || event.generation === 0 || staleDelivery) return;
       if (event.generation < window.maxSeen) violate('forward-only', `w${slot} moved to generation ${event.generation} (${event.change}) after seeing ${window.maxSeen}`);
       window.maxSeen = Math.max(window.maxSeen, event.generation);
     });
@@ -388,8 +391,13 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
       if (window.closed || window.incarnation !== delivery!.incarnation) return;
       count('messages delivered');
       const message = parseMessage(delivery!.data, local.now());
-      if (message && delivery!.epoch === epoch) window.maxSeen = Math.max(window.maxSeen, message.generation);
-      listeners.get(`${delivery!.to}:${delivery!.incarnation}`)?.(delivery!.data);
+      staleDelivery = delivery!.epoch !== epoch;
+      if (message && !staleDelivery) window.maxSeen = Math.max(window.maxSeen, message.generation);
+      try {
+        listeners.get(`${delivery!.to}:${delivery!.incarnation}`)?.(delivery!.data);
+      } finally {
+        staleDelivery = false;
+      }
     },
     pending(): Request[] {
       return requests.filter((r) => !r.done);
