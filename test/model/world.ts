@@ -14,7 +14,7 @@ import {
   createCoordinatorCore,
   isStoredSession,
   isTokenHerdError,
-  parseMessage,
+  resolveSettings,
   type AbortSignalLike,
   type ChannelPort,
   type Clock,
@@ -25,12 +25,14 @@ import {
   type StoredSession,
   type TokenEndpoint,
 } from '../../src/shared/index.js';
+import { parseMessage } from '../../src/shared/messages.js';
+import { MAX_BACKOFF_MS } from '../../src/shared/session.js';
 import { createManualClock, createMemoryLocks, createMemoryStore } from '../../src/testing/index.js';
 import { createAuthorizationServer, grantOf, type ProviderKind } from './provider.js';
 
 export const KEY = 'model:alice';
-/** The longest wait a provider's `Retry-After` may impose, as the model assumes the core documents it (issue 14: "capped at a documented maximum"). */
-export const MAX_RETRY_AFTER_MS = 3_600_000;
+/** The longest wait a provider's `Retry-After` may impose: the core's documented cap. */
+export const MAX_RETRY_AFTER_MS = MAX_BACKOFF_MS;
 /** The core's timeouts in the model (the defaults). */
 export const REQUEST_TIMEOUT_MS = 10_000;
 export const LOCK_TIMEOUT_MS = 30_000;
@@ -477,7 +479,7 @@ export function openWindow(world: World, slot: number, incarnation: number): Coo
     profile: world.settings.profile === 'grace' ? { reuseGraceSeconds: 30 } : world.settings.profile === 'non-rotating' ? 'non-rotating' : 'oidc',
     retry: { attempts: world.settings.attempts, baseDelayMs: 250, maxDelayMs: MAX_DELAY_MS },
   };
-  return createCoordinatorCore(settings, {
+  return createCoordinatorCore(resolveSettings(settings), {
     lock: world.locks,
     channel: world.channelFor(slot, incarnation),
     store: world.storeFor(slot, incarnation),
