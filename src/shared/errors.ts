@@ -85,8 +85,9 @@ export function errorCodeOf(value: unknown): ErrorCode | undefined {
  * True for a tokenherd error (by `code`, so it also holds for cloned errors).
  * Without `code`, true for the core's codes; with `code`, true for exactly that
  * code, which may also be a runtime shell's (e.g. `DesktopErrorCode.NOT_ALLOWED`).
+ * It narrows to what an error keeps by value, the provider's answer included.
  */
-export function isTokenHerdError<Code extends string = ErrorCode>(value: unknown, code?: Code): value is { code: Code; message: string } {
+export function isTokenHerdError<Code extends string = ErrorCode>(value: unknown, code?: Code): value is Pick<TokenHerdError<Code>, 'code' | 'message' | 'error' | 'error_description' | 'status'> {
   if (code === undefined) return errorCodeOf(value) !== undefined;
   return typeof value === 'object' && value !== null && (value as { code?: unknown }).code === code;
 }

@@ -197,6 +197,11 @@ export function narrows(error: unknown): ErrorCode | undefined {
   return isTokenHerdError(error) ? error.code : undefined;
 }
 
+// A provider's refusal is read from fields, never from the message.
+export function refusalOf(error: unknown): [string | undefined, string | undefined, number | undefined] | undefined {
+  return isTokenHerdError(error, 'PROVIDER_ERROR') ? [error.error, error.error_description, error.status] : undefined;
+}
+
 // A CORS-less token endpoint (GitHub's) through the Electron main process: the window holds no client secret.
 export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
   return createTokenCoordinator({
