@@ -178,13 +178,6 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
 
 // What a Node program calls and names: the coordinator, its options and the types they name, events,
 // errors, and the two backends. A backend's lock, store and notices stay inside the package.
-export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
-export type { AbortSignalLike } from '../shared/abort.js';
-export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
-export type { ProviderOptions } from '../oauth/provider-options.js';
-export type { OAuthClientOptions } from '../oauth/token-endpoint.js';
-export type { Sealer, SealedStoreOptions } from '../oauth/sealed-store.js';
-export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
-export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export * from '../oauth/coordinator-api.js';
 export type { FileBackendOptions } from './file-backend.js';
 export { migratePostgres, type PostgresBackendOptions } from './postgres-backend.js';

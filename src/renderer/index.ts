@@ -135,14 +135,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
 // What an app calls and names: the coordinator, its options and the types they name, events, errors, and a
 // sign-in with DPoP. The adapters the coordinator builds itself (Web Locks, BroadcastChannel, IndexedDB, token
 // endpoint, the DPoP key store and proof-carrying fetch) are not exported: the coordinator is their only user.
-export type { CoordinatorCore, CoordinatorState, GetAccessTokenOptions } from '../shared/coordinator.js';
-export type { AbortSignalLike } from '../shared/abort.js';
-export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js';
-export type { ProviderOptions } from '../oauth/provider-options.js';
-export type { OAuthClientOptions } from '../oauth/token-endpoint.js';
-export type { Sealer, SealedStoreOptions } from '../oauth/sealed-store.js';
-export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
-export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
+export * from '../oauth/coordinator-api.js';
 // `createDpop` needs the coordinator's database: `databaseName`, or this default.
 export { DEFAULT_DATABASE_NAME } from './indexeddb-store.js';
 export { createDpop, type Dpop, type DpopOptions } from './dpop.js';
