@@ -1,5 +1,6 @@
 import type { MenuItemConstructorOptions } from 'electron';
 
+/** What the application menu shows and what its items do, passed in so the menu is built without Electron. */
 export interface MenuChoices {
   readonly isMac: boolean;
   /** An embedded page is configured: View > Embedded View is enabled. */

@@ -10,6 +10,7 @@ export const EMBEDDED_PARTITION = 'persist:tokenherd-embedded';
 /** The partition of sign-in windows: in memory, so the provider's cookies end with the app. */
 export const SIGN_IN_PARTITION = 'tokenherd-sign-in';
 
+/** What the sessions are wired to: the config, the app pages' policy and files, the broker's injector, the sign-ins waiting. */
 export interface SessionWiring {
   readonly config: DesktopConfig;
   /** The app pages' Content-Security-Policy. */

@@ -7,6 +7,7 @@ import { originOf } from './origins.js';
 import { SIGN_IN_PARTITION } from './sessions.js';
 import { checkAuthorizationUrl, matchRedirect } from './sign-in.js';
 
+/** The app's sign-in windows: one per sign-in in progress. */
 export interface SignInWindows {
   /**
    * Opens the provider's authorization page in a dedicated window of the in-memory sign-in
