@@ -63,3 +63,31 @@ test('parseHint takes the session key and generation of a valid hint or announce
   expect(parseHint(hintOf({ sessionKey: 'k', generation: 0 }), NOW)).toStrictEqual({ sessionKey: 'k', generation: 0 });
   expect(parseHint(JSON.parse(JSON.stringify(hintOf(active))), NOW)).toStrictEqual({ sessionKey: 'k', generation: 7 });
 });
+
+test('a Proxy or a throwing getter (ports that do not clone) is a malformed message, never an exception, and each field is read once', () => {
+  const message = announcementOf(active);
+  const throwingKeys = new Proxy(message, {
+    ownKeys: () => {
+      throw new Error('ownKeys trap');
+    },
+  });
+  const throwingGetter = Object.defineProperty({ ...message }, 'accessToken', {
+    enumerable: true,
+    get: () => {
+      throw new Error('getter');
+    },
+  });
+  for (const bad of [throwingKeys, throwingGetter]) {
+    expect(() => parseMessage(bad, NOW)).not.toThrow();
+    expect(parseMessage(bad, NOW)).toBeUndefined();
+    expect(parseHint(bad, NOW)).toBeUndefined();
+  }
+  // A getter that answers differently each time cannot pass one value to the check and another to the result.
+  let reads = 0;
+  const shifting = Object.defineProperty({ ...message }, 'accessToken', {
+    enumerable: true,
+    get: () => (reads++ === 0 ? 'checked-token' : ''),
+  });
+  expect(parseMessage(shifting, NOW)).toMatchObject({ accessToken: 'checked-token' });
+  expect(reads).toBe(1);
+});

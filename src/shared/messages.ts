@@ -63,6 +63,17 @@ const TOKEN_KEYS = ['cause', 'accessToken', 'expiresAt'];
  * `now`. Anything else is undefined: ignored.
  */
 export function parseMessage(data: unknown, now: number): SessionChangedMessage | undefined {
+  // A port that does not clone (Node's notice ports, a custom one) may hand over a Proxy or an
+  // object with throwing getters: such a message is malformed, never an exception in a listener.
+  try {
+    return parseFields(data, now);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `parseMessage` on data whose every field is read exactly once. */
+function parseFields(data: unknown, now: number): SessionChangedMessage | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   const keys = Object.keys(data);
   if (!keys.every((k) => HINT_KEYS.includes(k) || TOKEN_KEYS.includes(k)) || !HINT_KEYS.every((k) => keys.includes(k))) return undefined;
