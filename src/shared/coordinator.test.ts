@@ -124,6 +124,54 @@ test.describe('one refresher (I1) and cheap when fresh (I4)', () => {
     expect(world.locks.snapshot()).toEqual({ held: [], pending: 0 });
   });
 
+  test('a leeway longer than the token lifetime costs one request per round of calls, not one per window, and is reported once (hole 1)', async ({ createWorld }) => {
+    const world = createWorld({ accessTokenTtlSeconds: 30 });
+    const windows = await world.signedIn(...Array.from({ length: 8 }, () => ({ refreshLeewaySeconds: 60 })));
+    for (let round = 1; round <= 6; round++) {
+      world.clock.advance(1_000);
+      const tokens = await Promise.all(windows.map((w) => w.getAccessToken()));
+      expect(new Set(tokens).size).toBe(1);
+      expect(world.provider.accessTokenWorks(tokens[0]!)).toBe(true);
+      expect(world.provider.stats.requests).toBe(round);
+    }
+    expect(world.provider.stats.revocations).toBe(0);
+    for (const w of windows) {
+      expect(w.events.filter((e) => e.type === 'leeway-exceeds-lifetime')).toEqual([{ type: 'leeway-exceeds-lifetime', leewaySeconds: 60, lifetimeSeconds: 30 }]);
+    }
+  });
+
+  test('a session without a refresh token: a caller that needs more than is left gets CANNOT_REFRESH, the session stays for others (hole 6)', async ({ createWorld }) => {
+    const world = createWorld();
+    const [a, b] = [world.open(), world.open()];
+    await a.setSession({ access_token: 'at-only', token_type: 'Bearer', expires_in: 3600 });
+    await expect(a.getAccessToken({ minValiditySeconds: 3700 })).rejects.toMatchObject({ code: ErrorCode.CANNOT_REFRESH });
+    expect(world.store.raw(KEY)).toMatchObject({ state: 'active', generation: 1 });
+    expect(await b.getAccessToken({ minValiditySeconds: 60 })).toBe('at-only');
+    expect(await a.getAccessToken()).toBe('at-only');
+    expect(world.provider.stats.requests).toBe(0);
+  });
+
+  test('a token that expired while its write was in flight is not returned: the caller gets one that serves (finding A)', async ({ createWorld }) => {
+    const world = createWorld();
+    const [a] = await world.signedIn({});
+    world.expire();
+    let asleep = true;
+    const store = world.store;
+    const write = store.compareAndSet.bind(store);
+    // The machine sleeps a day during the first rotation's write.
+    store.compareAndSet = async (key, expected, next) => {
+      const result = await write(key, expected, next);
+      if (asleep && next.state === 'active' && next.cause === 'rotated') {
+        asleep = false;
+        world.clock.advance(24 * 3600 * 1000);
+      }
+      return result;
+    };
+    const token = await a.getAccessToken();
+    expect(world.provider.accessTokenWorks(token)).toBe(true);
+    expect(world.provider.stats.requests).toBe(2);
+  });
+
   test('minValiditySeconds refreshes a token that expires too soon for the caller', async ({ createWorld }) => {
     const world = createWorld();
     const [a] = await world.signedIn({});

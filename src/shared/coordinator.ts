@@ -130,10 +130,11 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     // would put a read per window in front of the refresher's at every expiry.
     if (view.current()?.state !== 'active') await view.read();
     // What the view holds, not the record read: an announcement that arrived during the read is newer.
-    const decision = look('store', view.current(), need);
+    const held = view.current();
+    const decision = look('store', held, need);
     if (decision.do === 'use') return decision.token;
     if (decision.do === 'fail') throw fail(decision);
-    return lockWait.run(need, refresher.refresh);
+    return lockWait.run({ ...need, asked: { generation: held?.generation ?? 0, at: clock.now() } }, refresher.refresh);
   }
 
   /** I4: joins an operation in flight whose result meets `need`, or starts one. */
@@ -189,6 +190,16 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     }
     throw new TokenHerdError(ErrorCode.TRANSIENT, `The stored session changed ${MAX_WRITE_ATTEMPTS} times during the ${change === 'signed-in' ? 'sign-in' : 'sign-out'}; try again`);
   }
+
+  let shortLifetimeReported = false;
+  view.onChange(() => {
+    const held = view.current();
+    if (shortLifetimeReported || held?.state !== 'active' || held.tokens.expiresAt === undefined) return;
+    const lifetimeSeconds = Math.round((held.tokens.expiresAt - held.updatedAt) / 1000);
+    if (lifetimeSeconds > settings.refreshLeewaySeconds) return;
+    shortLifetimeReported = true;
+    emit({ type: 'leeway-exceeds-lifetime', leewaySeconds: settings.refreshLeewaySeconds, lifetimeSeconds });
+  });
 
   const unsubscribeChannel = channel.subscribe((data) => {
     if (lifetime.closed()) return;

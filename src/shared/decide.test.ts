@@ -21,6 +21,7 @@ function active(tokens: Partial<ActiveSession['tokens']> = {}, extra: Partial<Ac
 }
 const expired = (extra: Partial<ActiveSession> = {}, tokens: Partial<ActiveSession['tokens']> = {}) => active({ expiresAt: NOW - 1, ...tokens }, extra);
 const withoutRefreshToken: ActiveSession = { ...expired(), tokens: { accessToken: 'at-4', expiresAt: NOW - 1 } };
+const stillValidWithoutRefreshToken: ActiveSession = { ...active(), tokens: { accessToken: 'at-4', expiresAt: NOW + 30_000 } };
 const signedOut = (cause: 'signed-out' | 'expired'): StoredSession => ({ sessionKey: 'k', generation: 5, state: 'signed-out', cause, updatedAt: NOW });
 
 const need: Need = { minValidityMs: MINUTE };
@@ -69,6 +70,31 @@ test.describe('decide: one row per rule', () => {
       'no refresh token: the session expires',
       at('lock', withoutRefreshToken),
       { do: 'expire', session: withoutRefreshToken, reason: expect.stringContaining('no refresh token') },
+    ],
+    [
+      'no refresh token, an access token that still works but not as long as asked: CANNOT_REFRESH, nothing expires (hole 6)',
+      at('lock', stillValidWithoutRefreshToken, { need: { minValidityMs: MINUTE } }),
+      { do: 'fail', code: ErrorCode.CANNOT_REFRESH, reason: expect.stringContaining('no refresh token') },
+    ],
+    [
+      'forceRefresh without a refresh token: the refused access token ends the session',
+      at('lock', stillValidWithoutRefreshToken, { need: { ...need, refusedToken: 'at-4' } }),
+      { do: 'expire', session: stillValidWithoutRefreshToken, reason: expect.stringContaining('no refresh token') },
+    ],
+    [
+      'I1: a record stored since the caller asked holds the freshest token, which serves a need longer than it lives (hole 1)',
+      at('lock', active({ expiresAt: NOW + 30_000 }, { generation: 5 }), { need: { minValidityMs: 2 * MINUTE, asked: { generation: 4, at: NOW - MINUTE } } }),
+      { do: 'use', token: 'at-4' },
+    ],
+    [
+      'a record the window did not know of, stored before the caller asked, is not the freshest: refresh',
+      at('lock', active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), { need: { minValidityMs: MINUTE, asked: { generation: 4, at: NOW - MINUTE } } }),
+      { do: 'refresh', session: active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), refreshToken: 'rt-4' },
+    ],
+    [
+      'I11: after the clock went back, the later generation alone says it was stored since the caller asked',
+      at('lock', active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), { need: { minValidityMs: MINUTE, asked: { generation: 4, at: NOW + MINUTE } } }),
+      { do: 'use', token: 'at-4' },
     ],
     [
       'I11: a refresh token past refresh_token_expires_in on the local clock is still sent: the provider decides',

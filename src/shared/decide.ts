@@ -16,6 +16,15 @@ export interface Need {
   readonly minValidityMs: number;
   /** Set by `forceRefresh`: this access token was refused, so only another one will do. */
   readonly refusedToken?: string;
+  /**
+   * When the caller asked: the generation its window held once it knew what the store held,
+   * and the local clock. A record stored since then (a later generation, written at or after
+   * that instant, or at any time if the clock has since gone back) holds the freshest token
+   * the provider gives: it serves whatever validity was asked while it is valid, so a leeway
+   * or a need not shorter than the provider's token lifetime costs one request, not one per
+   * waiter (I1).
+   */
+  readonly asked?: { readonly generation: number; readonly at: number };
 }
 
 /** What the record was read from: memory; the store, without the lock; the store, under the lock. */
@@ -60,7 +69,10 @@ export const MAX_ADOPTIONS = 1;
 
 /** The access token of `record` if it meets `need` at `now`. */
 export function usable(record: StoredSession | undefined, need: Need, now: number): string | undefined {
-  const token = freshAccessToken(record, now, need.minValidityMs);
+  const { asked } = need;
+  const issuedSince =
+    asked !== undefined && record?.state === 'active' && record.generation > asked.generation && (record.updatedAt >= asked.at || now < asked.at);
+  const token = freshAccessToken(record, now, issuedSince ? 0 : need.minValidityMs);
   return token === need.refusedToken ? undefined : token;
 }
 
@@ -85,7 +97,13 @@ export function decide({ record, need, at, now, adoptions, offline }: Situation)
   // keeps rotating it), so this is no SESSION_EXPIRED, which means the store says so.
   if (adoptions > MAX_ADOPTIONS) return { do: 'fail', code: ErrorCode.TRANSIENT, reason: 'The stored session kept changing during the refresh; try again' };
   const { refreshToken } = record.tokens;
-  if (refreshToken === undefined) return { do: 'expire', session: record, reason: 'The access token expired and the session has no refresh token: sign in again' };
+  if (refreshToken === undefined) {
+    // The access token still works for callers that need less: only this caller's need is unmet.
+    if (record.tokens.accessToken !== need.refusedToken && freshAccessToken(record, now, 0) !== undefined) {
+      return { do: 'fail', code: ErrorCode.CANNOT_REFRESH, reason: 'The session has no refresh token, and its access token expires sooner than asked' };
+    }
+    return { do: 'expire', session: record, reason: 'The access token expired and the session has no refresh token: sign in again' };
+  }
   // I11: a refresh token that looks expired on the local clock is still sent: the provider decides.
   // I6: a breaker shared through the store, and one probe while offline.
   const { backoff } = record;

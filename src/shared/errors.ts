@@ -28,6 +28,11 @@ export const ErrorCode = {
   STORE_CORRUPT: 'STORE_CORRUPT',
   /** The coordinator was closed. */
   CLOSED: 'CLOSED',
+  /**
+   * The session has no refresh token and its access token, still valid, expires sooner than
+   * this caller asked (`minValiditySeconds`, or the leeway). The session is kept for others.
+   */
+  CANNOT_REFRESH: 'CANNOT_REFRESH',
 
   // Reported by any `Sealer` (src/oauth/sealed-store.ts reads them); the desktop shell's own codes are in src/desktop/errors.ts.
   /** The OS keychain cannot seal or unseal (no keyring, or Linux's plaintext `basic_text` backend). */

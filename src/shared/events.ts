@@ -22,6 +22,13 @@ export type TokenHerdEvent =
       /** Local-clock expiry of the access token now held, if any. */
       readonly expiresAt?: number;
     }
+  /**
+   * Reported once per coordinator: the provider's access tokens live no longer than the
+   * refresh leeway, so every call would find its token "about to expire". Each caller gets
+   * the freshest token instead (one request per round of calls, not one per caller);
+   * lower `refreshLeewaySeconds` below the lifetime.
+   */
+  | { readonly type: 'leeway-exceeds-lifetime'; readonly leewaySeconds: number; readonly lifetimeSeconds: number }
   | { readonly type: 'lock-acquired'; readonly waitedMs: number }
   | { readonly type: 'lock-released' }
   | { readonly type: 'refresh-started'; readonly generation: number; readonly attempt: number }

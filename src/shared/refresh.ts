@@ -104,7 +104,7 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
   }
 
   /** Marks `session` as in flight, sends its refresh token and acts on the answer; the new token, or undefined to decide again. */
-  async function send(session: ActiveSession, refreshToken: string, progress: Progress): Promise<string | undefined> {
+  async function send(session: ActiveSession, refreshToken: string, need: Need, progress: Progress): Promise<string | undefined> {
     // The marker records that the token may be consumed; it stays while the outcome is
     // unknown (a timeout, a reset, this window dying), so the next sender knows.
     const marker = markerFor(session, clock.now());
@@ -123,7 +123,9 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
       case 'store':
         if ((await view.write(session.generation, verdict.next, 'rotated')).ok) {
           emit({ type: 'refresh-succeeded', generation: verdict.next.generation, durationMs: clock.now() - started });
-          return verdict.next.tokens.accessToken;
+          // Time may have passed during the write (a machine asleep): the caller gets a token that serves now, or another.
+          const stored = look('lock', verdict.next, need, progress);
+          return stored.do === 'use' ? stored.token : undefined;
         }
         progress.adoptions++; // a sign-out, sign-in or outside rotation was stored meanwhile: it wins, these tokens are discarded
         return undefined;
@@ -159,7 +161,7 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
             await expire(decision.session, decision.reason, progress);
             break;
           case 'refresh': {
-            const token = await send(decision.session, decision.refreshToken, progress);
+            const token = await send(decision.session, decision.refreshToken, need, progress);
             if (token !== undefined) return token;
             break;
           }

@@ -4,7 +4,7 @@
  * found each). Each replays its command list under 20 interleavings of the
  * scheduler (fixed seed).
  *
- * Holes 4 and 5 are closed: their cases are plain tests that keep them closed.
+ * Holes 1, 4 and 5 and finding A are closed: their cases are plain tests that keep them closed.
  * `test.fail`: the hole is open, so the model finds its property violated and
  * the assertion fails, as expected. Once the hole is closed the assertion holds,
  * the test passes and `test.fail` reports that loudly: then flip it to a plain
@@ -24,7 +24,7 @@ async function expectNo(property: Property, settings: ModelSettings, commands: r
 }
 
 test.describe('holes of issue 14 the model finds (shrunk counterexamples)', () => {
-  test.fail('hole 1: refresh storm when the leeway exceeds the token lifetime (three windows, leeway 60 s, 30 s tokens)', async () => {
+  test('hole 1 (closed): no refresh storm when the leeway exceeds the token lifetime (three windows, leeway 60 s, 30 s tokens)', async () => {
     // npm run fuzz -- --runs 3000 --seed 1 --faults leeway
     await expectNo('one-refresh-per-expiry', { ...one, windows: 3, accessTtlSeconds: 30, leewaySeconds: 60 }, [
       new GetToken(1, undefined, false),
@@ -33,7 +33,7 @@ test.describe('holes of issue 14 the model finds (shrunk counterexamples)', () =
     ]);
   });
 
-  test.fail('hole 1: refresh storm when a need exceeds the token lifetime (one window, 30 s tokens, a caller needing 3700 s)', async () => {
+  test('hole 1 (closed): no refresh storm when a need exceeds the token lifetime (one window, 30 s tokens, a caller needing 3700 s)', async () => {
     // npm run fuzz -- --runs 3000 --seed 3 --faults leeway
     await expectNo('one-refresh-per-expiry', { ...one, accessTtlSeconds: 30 }, [new GetToken(0, undefined, true), new GetToken(0, 3700, false), new GetToken(0, undefined, false)]);
   });
@@ -82,7 +82,7 @@ test.describe('holes of issue 14 the model finds (shrunk counterexamples)', () =
     ]);
   });
 
-  test.fail('finding A: a caller joined to a refresh gets a token that expired while the refresh’s write was in flight (a machine asleep mid-write)', async () => {
+  test('finding A (closed): a caller joined to a refresh never gets a token that expired while the refresh’s write was in flight (a machine asleep mid-write)', async () => {
     // npm run fuzz -- --runs 3000 --seed 2 --faults sleep
     await expectNo('caller-result', one, [
       new GetToken(0, undefined, true),

@@ -69,6 +69,7 @@ export type Checks = [
       | 'UNSUPPORTED'
       | 'STORE_CORRUPT'
       | 'CLOSED'
+      | 'CANNOT_REFRESH'
     >
   >,
   Expect<
@@ -77,7 +78,7 @@ export type Checks = [
       'UNTRUSTED_SENDER' | 'INVALID_PAYLOAD' | 'INVALID_RESPONSE' | 'NOT_ALLOWED' | 'UNKNOWN_PROVIDER' | 'BROKER_TIMEOUT' | 'SIGN_IN_CANCELLED' | 'INTERNAL'
     >
   >,
-  Expect<Equal<TokenHerdEvent['type'], 'session-changed' | 'lock-acquired' | 'lock-released' | 'refresh-started' | 'refresh-succeeded' | 'refresh-failed'>>,
+  Expect<Equal<TokenHerdEvent['type'], 'session-changed' | 'leeway-exceeds-lifetime' | 'lock-acquired' | 'lock-released' | 'refresh-started' | 'refresh-succeeded' | 'refresh-failed'>>,
   Expect<Equal<SessionChange, 'signed-in' | 'rotated' | 'adopted' | 'signed-out' | 'expired'>>,
   Expect<Equal<Extract<TokenHerdEvent, { type: 'refresh-failed' }>['code'], ErrorCode>>,
   Expect<Equal<ReturnType<TokenCoordinator['getAccessToken']>, Promise<string>>>,
