@@ -97,9 +97,13 @@ interface Operation {
   readonly result: Promise<string>;
 }
 
-/** Whether the result of an operation for `covering` also meets `need`. */
+/** Whether the result of an operation for `covering` also meets `need` (one asked since knows a newer generation: its own). */
 function covers(covering: Need, need: Need): boolean {
-  return need.minValidityMs <= covering.minValidityMs && (need.refusedToken === undefined || need.refusedToken === covering.refusedToken);
+  return (
+    need.minValidityMs <= covering.minValidityMs &&
+    (need.refusedToken === undefined || need.refusedToken === covering.refusedToken) &&
+    (need.asked?.generation ?? 0) <= (covering.asked?.generation ?? 0)
+  );
 }
 
 /**
@@ -120,7 +124,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
   const look: Look = (at, record, need, progress) =>
     decide({ record, need, at, now: clock.now(), adoptions: progress?.adoptions ?? 0, offline: probe.blocked() });
   const fail = (decision: { code: ErrorCode; reason: string }): TokenHerdError => new TokenHerdError(decision.code, decision.reason);
-  const view = createSessionView({ sessionKey, store, channel, clock, lifetime, emit });
+  const view = createSessionView({ sessionKey, store, channel, lifetime, emit });
   const refresher = createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random: ports.random ?? Math.random, emit });
   const lockWait = createLockWait({ lock, name: herdName(sessionKey), timeoutMs: settings.lockTimeoutMs, clock, lifetime, view, look, emit });
 
@@ -130,11 +134,10 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     // would put a read per window in front of the refresher's at every expiry.
     if (view.current()?.state !== 'active') await view.read();
     // What the view holds, not the record read: an announcement that arrived during the read is newer.
-    const held = view.current();
-    const decision = look('store', held, need);
+    const decision = look('store', view.current(), need);
     if (decision.do === 'use') return decision.token;
     if (decision.do === 'fail') throw fail(decision);
-    return lockWait.run({ ...need, asked: { generation: held?.generation ?? 0, at: clock.now() } }, refresher.refresh);
+    return lockWait.run(need, refresher.refresh);
   }
 
   /** I4: joins an operation in flight whose result meets `need`, or starts one. */
@@ -168,7 +171,9 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     const { signal } = options;
     if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('signal must be an AbortSignal');
     const seconds = numberOption('minValiditySeconds', options.minValiditySeconds, settings.refreshLeewaySeconds, 0, 86_400);
-    return { need: { minValidityMs: seconds * 1000 }, force: forceRefresh };
+    // What this window held when the caller asked: anything stored later is the freshest the provider gives.
+    const asked = { generation: view.current()?.generation ?? 0, at: clock.now() };
+    return { need: { minValidityMs: seconds * 1000, asked }, force: forceRefresh };
   }
 
   /**
@@ -190,16 +195,6 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     }
     throw new TokenHerdError(ErrorCode.TRANSIENT, `The stored session changed ${MAX_WRITE_ATTEMPTS} times during the ${change === 'signed-in' ? 'sign-in' : 'sign-out'}; try again`);
   }
-
-  let shortLifetimeReported = false;
-  view.onChange(() => {
-    const held = view.current();
-    if (shortLifetimeReported || held?.state !== 'active' || held.tokens.expiresAt === undefined) return;
-    const lifetimeSeconds = Math.round((held.tokens.expiresAt - held.updatedAt) / 1000);
-    if (lifetimeSeconds > settings.refreshLeewaySeconds) return;
-    shortLifetimeReported = true;
-    emit({ type: 'leeway-exceeds-lifetime', leewaySeconds: settings.refreshLeewaySeconds, lifetimeSeconds });
-  });
 
   const unsubscribeChannel = channel.subscribe((data) => {
     if (lifetime.closed()) return;

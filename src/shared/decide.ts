@@ -17,8 +17,7 @@ export interface Need {
   /** Set by `forceRefresh`: this access token was refused, so only another one will do. */
   readonly refusedToken?: string;
   /**
-   * When the caller asked: the generation its window held once it knew what the store held,
-   * and the local clock. A record stored since then (a later generation, written at or after
+   * When the caller asked: the generation its window held (0 if it knew none) and the local clock. A record stored since then (a later generation, written at or after
    * that instant, or at any time if the clock has since gone back) holds the freshest token
    * the provider gives: it serves whatever validity was asked while it is valid, so a leeway
    * or a need not shorter than the provider's token lifetime costs one request, not one per

@@ -23,7 +23,7 @@ export type TokenHerdEvent =
       readonly expiresAt?: number;
     }
   /**
-   * Reported once per coordinator: the provider's access tokens live no longer than the
+   * Reported once per coordinator, when it stores such a token: the access tokens live no longer than the
    * refresh leeway, so every call would find its token "about to expire". Each caller gets
    * the freshest token instead (one request per round of calls, not one per caller);
    * lower `refreshLeewaySeconds` below the lifetime.

@@ -56,6 +56,16 @@ const providerFields = (refusal: ProviderRefusal | undefined) =>
 export function createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random, emit }: RefreshPorts): Refresher {
   let requests = 0;
 
+  let shortLifetimeReported = false;
+  /** Once per coordinator: the provider's tokens live no longer than the leeway (see the `leeway-exceeds-lifetime` event). */
+  function reportShortLifetime({ tokens, updatedAt }: ActiveSession): void {
+    if (shortLifetimeReported || tokens.expiresAt === undefined) return;
+    const lifetimeSeconds = Math.round((tokens.expiresAt - updatedAt) / 1000);
+    if (lifetimeSeconds > settings.refreshLeewaySeconds) return;
+    shortLifetimeReported = true;
+    emit({ type: 'leeway-exceeds-lifetime', leewaySeconds: settings.refreshLeewaySeconds, lifetimeSeconds });
+  }
+
   /** A failure after a request was sent: reported as `refresh-failed`, then to the caller. */
   function sendFailed(code: ErrorCode, reason: string, refusal?: ProviderRefusal): TokenHerdError {
     emit({ type: 'refresh-failed', code, reason, willRetry: false });
@@ -123,6 +133,7 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
       case 'store':
         if ((await view.write(session.generation, verdict.next, 'rotated')).ok) {
           emit({ type: 'refresh-succeeded', generation: verdict.next.generation, durationMs: clock.now() - started });
+          reportShortLifetime(verdict.next);
           // Time may have passed during the write (a machine asleep): the caller gets a token that serves now, or another.
           const stored = look('lock', verdict.next, need, progress);
           return stored.do === 'use' ? stored.token : undefined;

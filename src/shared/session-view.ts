@@ -4,7 +4,7 @@ import type { SessionChange, TokenHerdEvent } from './events.js';
 import type { Lifetime } from './lifetime.js';
 import { createListenerSet } from './listeners.js';
 import { announcementOf, type SessionChangedMessage } from './messages.js';
-import type { ChannelPort, Clock, CompareAndSetResult, SessionStore } from './ports.js';
+import type { ChannelPort, CompareAndSetResult, SessionStore } from './ports.js';
 import type { ActiveSession, StoredSession } from './session.js';
 
 /**
@@ -42,7 +42,6 @@ export interface SessionViewPorts {
   readonly sessionKey: string;
   readonly store: SessionStore;
   readonly channel: ChannelPort;
-  readonly clock: Clock;
   readonly lifetime: Lifetime;
   readonly emit: (event: TokenHerdEvent) => void;
 }
@@ -62,7 +61,7 @@ function changeOf(record: StoredSession | undefined): SessionChange {
 }
 
 /** The session view of one window, empty until its first read. */
-export function createSessionView({ sessionKey, store, channel, clock, lifetime, emit }: SessionViewPorts): SessionView {
+export function createSessionView({ sessionKey, store, channel, lifetime, emit }: SessionViewPorts): SessionView {
   const watchers = createListenerSet<void>();
   let memory: StoredSession | undefined;
   let loaded = false;
@@ -155,7 +154,9 @@ export function createSessionView({ sessionKey, store, channel, clock, lifetime,
         return;
       }
       const tokens = { accessToken, ...(expiresAt !== undefined && { expiresAt }) };
-      const announced: StoredSession = { sessionKey, generation, state: 'active', cause, tokens, updatedAt: clock.now() };
+      // When it was stored is not announced: 0, "long ago", so an announced token never counts as
+      // stored since a caller asked (decide's `asked`); the store's own record, read under the lock, does.
+      const announced: StoredSession = { sessionKey, generation, state: 'active', cause, tokens, updatedAt: 0 };
       apply(announced, changeOf(announced), ++started);
     },
 
