@@ -67,6 +67,10 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
   let loaded = false;
   let started = 0;
   let applied = 0;
+  // I10, forward only: the highest generation a hint has told of, until a read that started
+  // after that hint shows what the store holds. An announcement not newer than it is stale.
+  let hinted = 0;
+  let hintOrder = 0;
   let rereading: Promise<void> | undefined;
   let rereadAgain = false;
 
@@ -100,6 +104,7 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
     const order = ++started;
     const record = await storeCall(() => store.read(sessionKey));
     apply(record, changeOf(record), order);
+    if (order > hintOrder) hinted = 0;
     return record;
   }
 
@@ -149,7 +154,13 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
 
     receive(message) {
       const { generation, accessToken, expiresAt, cause } = message;
-      if (accessToken === undefined || cause === undefined || generation <= (memory?.generation ?? 0)) {
+      if (accessToken === undefined || cause === undefined) {
+        hinted = Math.max(hinted, generation);
+        hintOrder = ++started;
+        void reread();
+        return;
+      }
+      if (generation <= Math.max(memory?.generation ?? 0, hinted)) {
         void reread();
         return;
       }
