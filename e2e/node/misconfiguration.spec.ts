@@ -1,10 +1,9 @@
 import pg from 'pg';
 import { PASSWORD_ROLE, type PostgresCluster } from '../../dev/postgres.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
-import { createTokenCoordinator, migratePostgres, type TokenCoordinator } from '../../src/node/index.js';
-import type { SessionBackend } from '../../src/node/backend.js';
-import { LEEWAY_SECONDS, expect, test } from './support/fixtures.js';
-import { signIn } from './support/scenario.js';
+import { migratePostgres, type TokenCoordinator } from '../../src/node/index.js';
+import { expect, test } from './support/fixtures.js';
+import { coordinatorOn, signIn } from './support/scenario.js';
 
 const TABLE = 'tokenherd_sessions';
 const PASSWORD = 'the-right-password';
@@ -23,18 +22,6 @@ async function passwordRole(pool: pg.Pool, postgres: PostgresCluster): Promise<(
   END $$`);
   await pool.query(`GRANT SELECT, INSERT, UPDATE ON ${TABLE} TO ${PASSWORD_ROLE}`);
   return (password) => `postgres://${PASSWORD_ROLE}:${password}@127.0.0.1:${postgres.port}/postgres`;
-}
-
-function coordinatorOn(oauth: { issuer: string; tokenEndpoint: string; clientId: string }, backend: SessionBackend, sessionKey: string): TokenCoordinator {
-  return createTokenCoordinator({
-    sessionKey,
-    issuer: oauth.issuer,
-    tokenEndpoint: oauth.tokenEndpoint,
-    client: { client_id: oauth.clientId },
-    allowInsecureRequests: true,
-    refreshLeewaySeconds: LEEWAY_SECONDS,
-    backend,
-  });
 }
 
 async function rowOf(pool: pg.Pool, sessionKey: string): Promise<unknown> {

@@ -2,26 +2,15 @@ import { writeFile } from 'node:fs/promises';
 import type { Pool } from 'pg';
 import type { SessionBackend } from '../../src/node/backend.js';
 import { createFileBackend } from '../../src/node/file-backend.js';
-import { createTokenCoordinator, type TokenCoordinator } from '../../src/node/index.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
 import type { SessionChange } from '../../src/shared/events.js';
 import { expect, test } from './support/fixtures.js';
+import { coordinatorOn } from './support/scenario.js';
 
 const backends: Array<{ name: string; open: (pool: Pool, directory: string) => SessionBackend }> = [
   { name: 'PostgreSQL', open: (pool) => createPostgresBackend({ pool }) },
   { name: 'files', open: (_pool, directory) => createFileBackend({ directory }) },
 ];
-
-function coordinatorOn(oauth: { issuer: string; tokenEndpoint: string; clientId: string }, backend: SessionBackend, sessionKey: string): TokenCoordinator {
-  return createTokenCoordinator({
-    sessionKey,
-    issuer: oauth.issuer,
-    tokenEndpoint: oauth.tokenEndpoint,
-    client: { client_id: oauth.clientId },
-    allowInsecureRequests: true,
-    backend,
-  });
-}
 
 /** Resolves when the backend's notices (NOTIFY, or the file watcher) report `generation` of `sessionKey`. */
 function noticeOf(backend: SessionBackend, sessionKey: string, generation: number): Promise<void> {
