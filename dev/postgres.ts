@@ -1,19 +1,26 @@
 /**
  * A private PostgreSQL cluster for tests and examples: `initdb` in a temporary
  * directory, `pg_ctl` on a free port of 127.0.0.1 (and a socket in that directory),
- * trust authentication, stopped and deleted by `stop()`. Needs the server binaries
- * (Debian's `postgresql`; `bash scripts/install-postgres.sh`). PostgreSQL refuses to
+ * trust authentication (but for the role `PASSWORD_ROLE`, which must give its password),
+ * stopped and deleted by `stop()`. Needs the server binaries (Debian's `postgresql`;
+ * `bash scripts/install-postgres.sh`). PostgreSQL refuses to
  * run as root, so as root the cluster runs as the `postgres` OS user.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/**
+ * The one role that must give its password (scram-sha-256), for tests of wrong credentials;
+ * a test creates it (`CREATE ROLE ... LOGIN PASSWORD ...`). Every other role is trusted.
+ */
+export const PASSWORD_ROLE = 'tokenherd_password';
 
 export interface PostgresCluster {
   /** `postgres://postgres@127.0.0.1:PORT/postgres` */
@@ -70,6 +77,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await rm(root, { recursive: true, force: true });
     throw new Error(`initdb failed (is PostgreSQL installed? bash scripts/install-postgres.sh): ${(error as Error).message}`, { cause: error });
   }
+  // The first matching line of pg_hba.conf wins: this one before initdb's trust lines.
+  const hba = join(dataDirectory, 'pg_hba.conf');
+  await writeFile(hba, `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n${await readFile(hba, 'utf8')}`);
   const port = await freePort();
   const settings = [
     `-c listen_addresses=127.0.0.1`,

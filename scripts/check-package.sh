@@ -6,8 +6,9 @@
 #   4. every type a public signature names is exported from its entry, and the
 #      README's API section lists every name each entry exports, once;
 #   5. a temporary project installs the tarball and type-checks the type-level API
-#      test and the quick start against it (no `paths`: the published .d.ts only),
-#      then imports every entry in Node.
+#      tests (tokenherd/node's included) and the quick start against it (no `paths`:
+#      the published .d.ts only), without pg or @types/pg installed, then imports
+#      every entry in Node.
 # A broken export map, a missing file or an unexported type fails here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ npx --no-install attw "$tarball" --profile esm-only
 
 consumer=$work/consumer
 mkdir -p "$consumer"
-cp test/types/public-api.ts examples/quick-start.ts "$consumer/"
+cp test/types/public-api.ts test/types/node-api.ts examples/quick-start.ts "$consumer/"
 cat >"$consumer/package.json" <<'EOF'
 { "name": "tokenherd-consumer", "private": true, "type": "module" }
 EOF
@@ -56,10 +57,15 @@ cat >"$consumer/tsconfig.json" <<'EOF'
 EOF
 # The dependencies come from the cache `npm ci` filled; the registry only if it lacks them.
 (cd "$consumer" && npm install --silent --no-audit --no-fund --prefer-offline --ignore-scripts "$tarball")
+# pg is an optional peer dependency: a TypeScript user of tokenherd/node (the file
+# backend, or pg without its types) must compile without @types/pg (TS7016 otherwise).
+for absent in pg @types/pg; do
+  if [ -e "$consumer/node_modules/$absent" ]; then echo "the consumer must not have $absent installed" >&2; exit 1; fi
+done
 "$repo/node_modules/.bin/tsc" -p "$consumer"
 # Bundlers resolve like this: the same test under "bundler" resolution.
 "$repo/node_modules/.bin/tsc" -p "$consumer" --module preserve --moduleResolution bundler
-echo "type-level API test and quick start compile against the packed package (nodenext, bundler)"
+echo "type-level API tests (tokenherd/node without @types/pg) and quick start compile against the packed package (nodenext, bundler)"
 
 npx --no-install tsx scripts/check-exported-types.ts "$consumer/node_modules/tokenherd"
 npx --no-install tsx scripts/public-names.ts "$consumer/node_modules/tokenherd" --readme README.md

@@ -1,11 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { SessionBackend } from '../../src/node/backend.js';
-import { createTokenCoordinator, migratePostgres, type Sealer } from '../../src/node/index.js';
+import { migratePostgres, type Sealer } from '../../src/node/index.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
 import { LEEWAY_SECONDS, expect, test } from './support/fixtures.js';
 import { untilTime } from './support/processes.js';
-import { signIn } from './support/scenario.js';
+import { coordinatorOn, signIn } from './support/scenario.js';
 
 const TABLE = 'tokenherd_sessions';
 
@@ -29,19 +29,6 @@ function testSealer(): Sealer & { seals: number } {
     },
   };
   return sealer;
-}
-
-function coordinatorOn(oauth: { issuer: string; tokenEndpoint: string; clientId: string }, backend: SessionBackend, sessionKey: string, extra: { sealer?: Sealer } = {}) {
-  return createTokenCoordinator({
-    sessionKey,
-    issuer: oauth.issuer,
-    tokenEndpoint: oauth.tokenEndpoint,
-    client: { client_id: oauth.clientId },
-    allowInsecureRequests: true,
-    refreshLeewaySeconds: LEEWAY_SECONDS,
-    backend,
-    ...extra,
-  });
 }
 
 test('migratePostgres is explicit and idempotent; the row keeps the refresh token out of the record column', async ({ oauth, pool, sessionKey }) => {

@@ -85,6 +85,32 @@ for (const poll of [false, true]) {
   });
 }
 
+test('a backend gives no notice of a key while one of its own writes of it is in progress (hole 13)', async ({ open }) => {
+  const backend = open();
+  let writing = false;
+  const duringWrites: unknown[] = [];
+  const hints: unknown[] = [];
+  const stop = backend.notices.listen(KEY, (hint) => (writing ? duringWrites : hints).push(hint));
+  await expect.poll(async () => {
+    // Watching starts once the directory exists: write until the first write is noticed.
+    const current = (await backend.store.read(KEY))?.generation ?? 0;
+    if (hints.length === 0) await backend.store.compareAndSet(KEY, current, record(current + 1));
+    return hints.length;
+  }).toBeGreaterThan(0);
+  // Back to back, as a refresh writes its in-flight marker and then the rotation: each write's
+  // notice would otherwise arrive while the next one is under way.
+  let generation = (await backend.store.read(KEY))!.generation;
+  for (let i = 0; i < 20; i++) {
+    writing = true;
+    expect(await backend.store.compareAndSet(KEY, generation, record(generation + 1))).toEqual({ ok: true });
+    writing = false;
+    generation++;
+  }
+  expect(duringWrites).toEqual([]);
+  await expect.poll(() => hints.at(-1)).toEqual({ sessionKey: KEY, generation });
+  stop();
+});
+
 const damaged: Array<[string, string]> = [
   ['empty', ''],
   ['truncated', JSON.stringify(record(3)).slice(0, 40)],

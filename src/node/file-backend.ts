@@ -37,6 +37,55 @@ const WRITE_LOCK_TIMEOUT_MS = 10_000;
 /** Between two attempts at a held lock: short, with jitter, so waiters do not retry in step. */
 const LOCK_RETRY_MS = 15;
 
+/**
+ * Per session key, the compare-and-sets of one backend in progress. The core applies
+ * results in the order their calls started; a write's rename wakes the watcher, and the
+ * next write may start while that notice is read. A re-read that the notice triggers
+ * during a write reads the file before its rename yet counts as later: the writer
+ * drops its own write, then takes it up from the next notice as another's (`adopted`
+ * for its own `rotated`). So notices wait for this backend's writes of the key.
+ */
+interface WriteTracker {
+  /** Runs `run` (a compare-and-set of `sessionKey`) as a write in progress. */
+  around<T>(sessionKey: string, run: () => Promise<T>): Promise<T>;
+  /** Resolves once no write of `sessionKey` is in progress and its writer has had a turn (one macrotask) to take up its result. */
+  settled(sessionKey: string): Promise<void>;
+  /** Whether a write of `sessionKey` is in progress. */
+  busy(sessionKey: string): boolean;
+}
+
+function createWriteTracker(): WriteTracker {
+  const active = new Map<string, { count: number; idle: Promise<void>; resolve: () => void }>();
+  return {
+    async around<T>(sessionKey: string, run: () => Promise<T>): Promise<T> {
+      let entry = active.get(sessionKey);
+      if (!entry) {
+        let resolve!: () => void;
+        const idle = new Promise<void>((done) => (resolve = done));
+        entry = { count: 0, idle, resolve };
+        active.set(sessionKey, entry);
+      }
+      const writes = entry;
+      writes.count++;
+      try {
+        return await run();
+      } finally {
+        if (--writes.count === 0) {
+          active.delete(sessionKey);
+          writes.resolve();
+        }
+      }
+    },
+    async settled(sessionKey: string): Promise<void> {
+      do {
+        await active.get(sessionKey)?.idle;
+        await new Promise((done) => setImmediate(done));
+      } while (active.has(sessionKey));
+    },
+    busy: (sessionKey) => active.has(sessionKey),
+  };
+}
+
 function hashName(name: string): string {
   return createHash('sha256').update(name).digest('hex').slice(0, 32);
 }
@@ -57,6 +106,7 @@ export function createFileBackend(options: FileBackendOptions): FileBackend {
   const pollIntervalMs = numberOption('pollIntervalMs', options.pollIntervalMs, 1_000, 50, 60_000);
   let ready: Promise<unknown> | undefined;
   let closed = false;
+  const writes = createWriteTracker();
 
   const ensureDirectory = (): Promise<unknown> => (ready ??= mkdir(directory, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
     ready = undefined;
@@ -143,16 +193,17 @@ export function createFileBackend(options: FileBackendOptions): FileBackend {
 
   const store: SessionStore = {
     read: (sessionKey) => readRecord(sessionKey),
-    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
-      const file = fileOf(sessionKey);
-      const release = await acquire(`${file}.write`, undefined, Date.now() + WRITE_LOCK_TIMEOUT_MS);
-      return withRelease(release, async () => {
-        const current = await readRecord(sessionKey); // a corrupt file throws here: it is never overwritten
-        if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
-        await replace(file, next);
-        return { ok: true };
-      });
-    },
+    compareAndSet: (sessionKey, expectedGeneration, next) =>
+      writes.around(sessionKey, async (): Promise<CompareAndSetResult> => {
+        const file = fileOf(sessionKey);
+        const release = await acquire(`${file}.write`, undefined, Date.now() + WRITE_LOCK_TIMEOUT_MS);
+        return withRelease(release, async () => {
+          const current = await readRecord(sessionKey); // a corrupt file throws here: it is never overwritten
+          if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
+          await replace(file, next);
+          return { ok: true };
+        });
+      }),
     close() {},
   };
 
@@ -163,7 +214,7 @@ export function createFileBackend(options: FileBackendOptions): FileBackend {
     },
   };
 
-  const notices = createFileNotices(directory, fileOf, readRecord, options.poll === true ? undefined : watch, pollIntervalMs, () => closed);
+  const notices = createFileNotices(directory, fileOf, readRecord, writes, options.poll === true ? undefined : watch, pollIntervalMs, () => closed);
 
   return {
     lock,
@@ -194,6 +245,7 @@ function createFileNotices(
   directory: string,
   fileOf: (sessionKey: string) => string,
   read: (sessionKey: string) => Promise<StoredSession | undefined>,
+  ownWrites: Pick<WriteTracker, 'settled' | 'busy'>,
   watchFn: typeof watch | undefined,
   pollIntervalMs: number,
   isClosed: () => boolean,
@@ -212,15 +264,19 @@ function createFileNotices(
   function changed(sessionKey: string): void {
     if (pending.has(sessionKey)) return;
     pending.add(sessionKey);
-    // One rename fires several events: coalesce them into one read and one notice.
-    setImmediate(() => {
-      pending.delete(sessionKey);
-      void read(sessionKey)
-        .then((record) => record?.generation ?? 0, () => 0) // corrupt or unreadable: the receiver's own read reports it
-        .then((generation) => {
-          if (!isClosed()) listeners.emit({ sessionKey, generation });
-        });
-    });
+    // One rename fires several events: coalesce them into one read and one notice. The notice
+    // goes out only while none of this backend's own writes of the key is in progress
+    // (createWriteTracker), so that the receiver's re-read starts before or after each of them.
+    void (async () => {
+      let generation: number;
+      do {
+        await ownWrites.settled(sessionKey);
+        pending.delete(sessionKey);
+        // Corrupt or unreadable: the receiver's own read reports it.
+        generation = await read(sessionKey).then((record) => record?.generation ?? 0, () => 0);
+      } while (ownWrites.busy(sessionKey));
+      if (!isClosed()) listeners.emit({ sessionKey, generation });
+    })();
   }
 
   function startPolling(): void {

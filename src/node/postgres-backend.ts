@@ -1,4 +1,3 @@
-import type { Pool, PoolClient } from 'pg';
 import { onAbort } from '../shared/abort.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import { hintOf, parseHint } from '../shared/messages.js';
@@ -12,19 +11,63 @@ export interface PostgresBackendOptions {
   /**
    * The caller's pool (`new pg.Pool(...)`); the backend never ends it. It takes one
    * connection for LISTEN for as long as it is open, and one per session key being
-   * refreshed in this process for the length of that refresh.
+   * refreshed in this process for the length of that refresh. Typed by what the
+   * backend calls (a `pg.Pool` fits): the declarations never import `pg`, so a
+   * TypeScript user needs no `@types/pg`.
    */
-  readonly pool: Pool;
+  readonly pool: {
+    query(text: string, values?: unknown[]): Promise<{ readonly rows: unknown[] }>;
+    connect(): Promise<{
+      query(text: string, values?: unknown[]): Promise<{ readonly rows: unknown[] }>;
+      on(event: 'error', listener: (error: Error) => void): unknown;
+      on(event: 'notification', listener: (notification: { channel: string; payload?: string | undefined }) => void): unknown;
+      off(event: 'error', listener: (error: Error) => void): unknown;
+      /** `true` destroys the connection instead of returning it to the pool. */
+      release(destroy?: boolean): void;
+      /** The server process of the connection (pg's `Client` has it; its types do not declare it). */
+      readonly processID?: number;
+    }>;
+  };
   /** Default `tokenherd_sessions`. The same name must be given to `migratePostgres`. */
   readonly table?: string;
   /** The LISTEN/NOTIFY channel. Default `tokenherd`. */
   readonly channel?: string;
 }
 
+type Pool = PostgresBackendOptions['pool'];
+type PoolClient = Awaited<ReturnType<Pool['connect']>>;
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Between reconnections of the LISTEN connection after it was lost: grows to the cap. */
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * What a person must change for a SQLSTATE that no retry fixes, or undefined for a
+ * failure that passes (a refused connection, a restart, a timeout: TRANSIENT).
+ */
+function misconfiguration(sqlstate: string, table: string): string | undefined {
+  if (sqlstate.startsWith('28')) {
+    return "the server refused the pool's credentials (wrong user or password, or no pg_hba.conf entry for this client): fix the pool's connection settings";
+  }
+  if (sqlstate === '3D000') return "the database does not exist: fix the database name in the pool's connection settings";
+  if (sqlstate === '42P01') return `the table ${table} does not exist: run migratePostgres with the same table name first, or fix the table option`;
+  if (sqlstate === '42501') return `the database user lacks a privilege: grant it SELECT, INSERT and UPDATE on ${table} (and CREATE on its schema to run migratePostgres)`;
+  return undefined;
+}
+
+/**
+ * The coded error of a failed database call: INVALID_OPTIONS for a misconfiguration
+ * (authentication, a missing database or table, a missing privilege), with what to fix;
+ * TRANSIENT for everything else. pg's error stays the `cause`.
+ */
+function databaseFailure(message: string, cause: unknown, table: string): TokenHerdError {
+  const sqlstate = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  const fix = typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) ? misconfiguration(sqlstate, table) : undefined;
+  if (fix === undefined) return transient(message, cause);
+  const detail = cause instanceof Error ? `: ${cause.message}` : '';
+  return new TokenHerdError(ErrorCode.INVALID_OPTIONS, `${message}: ${fix} (SQLSTATE ${sqlstate}${detail})`, { cause });
+}
 
 function identifier(name: string, value: unknown, fallback: string): string {
   const chosen = value ?? fallback;
@@ -41,15 +84,20 @@ function identifier(name: string, value: unknown, fallback: string): string {
  * - `record` is the stored session without its refresh token;
  * - `refresh_token` holds the refresh token, sealed when a `sealer` is given to the coordinator.
  */
-export async function migratePostgres(pool: Pool, options: { readonly table?: string } = {}): Promise<void> {
+export async function migratePostgres(pool: Pick<PostgresBackendOptions['pool'], 'query'>, options: { readonly table?: string } = {}): Promise<void> {
+  if (typeof pool?.query !== 'function') throw invalidOption('pool must be a pg Pool');
   const table = identifier('table', options.table, 'tokenherd_sessions');
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
+  try {
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
     session_key text PRIMARY KEY CHECK (length(session_key) BETWEEN 1 AND 256),
     generation bigint NOT NULL CHECK (generation >= 1),
     record jsonb NOT NULL,
     refresh_token text,
     updated_at timestamptz NOT NULL DEFAULT now()
   )`);
+  } catch (error) {
+    throw databaseFailure(`Could not create the table ${table}`, error, table);
+  }
 }
 
 /**
@@ -85,7 +133,7 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
     try {
       return (await pool.query(text, values)).rows as R[];
     } catch (error) {
-      throw transient('PostgreSQL failed', error);
+      throw databaseFailure('PostgreSQL failed', error, table);
     }
   }
 
@@ -157,7 +205,7 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
           void connecting.then((late) => late.release(), () => {});
           throw error;
         }
-        throw transient('Could not connect to PostgreSQL for the refresh lock', error);
+        throw databaseFailure('Could not connect to PostgreSQL for the refresh lock', error, table);
       } finally {
         stopWaiting();
       }
@@ -172,7 +220,7 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
         let cancelled = false;
         const stopAbort = onAbort(signal, () => {
           cancelled = true;
-          const pid = (client as PoolClient & { processID?: number }).processID;
+          const pid = client.processID;
           void pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
         });
         try {
@@ -181,7 +229,7 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
         } catch (error) {
           discard = true;
           if (cancelled && signal) throw signal.reason;
-          throw transient('PostgreSQL failed while waiting for the refresh lock', error);
+          throw databaseFailure('PostgreSQL failed while waiting for the refresh lock', error, table);
         } finally {
           stopAbort();
         }

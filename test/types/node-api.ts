@@ -2,8 +2,10 @@
  * Type-level test of `tokenherd/node`, as public-api.ts is of the other entries:
  * `tsc -p test/types` fails if a name, signature or the set of runtime exports
  * changes, or if a name removed from the surface (CHANGELOG.md) is exported again.
+ * It imports nothing from `pg`: scripts/check-package.sh compiles it against the
+ * packed package without `@types/pg` (that a `pg.Pool` fits the backend's `pool` is
+ * checked wherever the repo passes one: e2e/node, examples/node-server).
  */
-import type { Pool } from 'pg';
 import {
   createFileBackend,
   createPostgresBackend,
@@ -12,6 +14,7 @@ import {
   migratePostgres,
   type ErrorCode,
   type FileBackend,
+  type PostgresBackendOptions,
   type SessionBackend,
   type TokenCoordinator,
   type TokenCoordinatorOptions,
@@ -31,6 +34,8 @@ export type Checks = [
   Expect<Equal<Parameters<TokenCoordinator['fetch']>, [input: string | URL | Request, init?: RequestInit | undefined]>>,
   Expect<Equal<ReturnType<TokenCoordinator['getAccessToken']>, Promise<string>>>,
   Expect<Equal<ReturnType<typeof migratePostgres>, Promise<void>>>,
+  // The pool is typed by what the backend calls, so the declarations need no `@types/pg`.
+  Expect<Equal<keyof PostgresBackendOptions['pool'], 'query' | 'connect'>>,
 ];
 
 // Types removed from the surface (CHANGELOG.md): each line stops compiling if its name is exported again.
@@ -54,7 +59,7 @@ export type Removed = [
 ];
 
 // Server replicas: one table, one backend per process, closed after the coordinators that use it.
-export async function replica(pool: Pool): Promise<string | ErrorCode> {
+export async function replica(pool: PostgresBackendOptions['pool']): Promise<string | ErrorCode> {
   await migratePostgres(pool);
   const backend = createPostgresBackend({ pool });
   const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'svc' }, backend });
@@ -75,6 +80,9 @@ export function corruptFile(directory: string): string {
   void backend.close();
   return backend.fileOf('acme');
 }
+
+// migratePostgres only queries: any object with pg's `query` will do.
+export const migrateWith = (query: (text: string) => Promise<{ rows: unknown[] }>): Promise<void> => migratePostgres({ query });
 
 // Required options are required.
 // @ts-expect-error client is missing

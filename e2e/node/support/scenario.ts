@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test';
 import type { OAuthServer } from '../../../dev/oauth-server.js';
-import { createTokenCoordinator, type SessionBackend } from '../../../src/node/index.js';
+import { createTokenCoordinator, type Sealer, type SessionBackend, type TokenCoordinator } from '../../../src/node/index.js';
 import { LEEWAY_SECONDS } from './fixtures.js';
 import { burstAll, untilTime, type BurstResult, type WorkerProcess } from './processes.js';
 import type { WorkerConfig } from './protocol.js';
@@ -23,16 +23,28 @@ export function workerConfig(
   };
 }
 
-/** Signs in through a coordinator of this process, as the app's sign-in would; returns the access token's expiry. */
-export async function signIn(oauth: OAuthServer, backend: SessionBackend, sessionKey: string, tokens?: Record<string, unknown>): Promise<number> {
-  const coordinator = createTokenCoordinator({
+/** A coordinator of this process on `backend`, with the tests' leeway. */
+export function coordinatorOn(
+  oauth: { readonly issuer: string; readonly tokenEndpoint: string; readonly clientId: string },
+  backend: SessionBackend,
+  sessionKey: string,
+  extra: { readonly sealer?: Sealer } = {},
+): TokenCoordinator {
+  return createTokenCoordinator({
     sessionKey,
     issuer: oauth.issuer,
     tokenEndpoint: oauth.tokenEndpoint,
     client: { client_id: oauth.clientId },
     allowInsecureRequests: true,
+    refreshLeewaySeconds: LEEWAY_SECONDS,
     backend,
+    ...extra,
   });
+}
+
+/** Signs in through a coordinator of this process, as the app's sign-in would; returns the access token's expiry. */
+export async function signIn(oauth: OAuthServer, backend: SessionBackend, sessionKey: string, tokens?: Record<string, unknown>): Promise<number> {
+  const coordinator = coordinatorOn(oauth, backend, sessionKey);
   try {
     await coordinator.setSession(tokens ?? (await oauth.mintSession()));
     return coordinator.getState().expiresAt!;
