@@ -49,11 +49,7 @@ for (const kind of backends) {
   });
 }
 
-// reload() is the core's `view.reread()`, which swallows a failed read (src/shared/session-view.ts); the
-// lead makes it reject with the read's error. Until then this test fails as expected, and its
-// `test.fail` must go with that change.
 test('reload() rejects with the coded error when the store cannot be read (files: STORE_CORRUPT, PostgreSQL: a missing table)', async ({ oauth, pool, directory, sessionKey }) => {
-  test.fail(true, 'pending: the core reload() resolves when the store read fails (session-view reread swallows the error)');
   const files = createFileBackend({ directory });
   const missingTable = createPostgresBackend({ pool, table: 'tokenherd_never_migrated' });
   const onFiles = coordinatorOn(oauth, files, sessionKey);

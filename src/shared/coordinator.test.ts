@@ -732,6 +732,19 @@ test.describe('expiry and sessions (I7, I8)', () => {
   });
 });
 
+test('reload() rejects with the coded error of a failed read; a hint that cannot be read rejects nothing', async ({ createWorld }) => {
+  const world = createWorld();
+  const [a, b] = await world.signedIn({}, {});
+  const read = world.store.read.bind(world.store);
+  world.store.read = () => Promise.reject(new Error('disk gone'));
+  await expect(a.reload()).rejects.toMatchObject({ code: ErrorCode.TRANSIENT, message: expect.stringContaining('disk gone') });
+  await b.signOut().catch(() => {});
+  world.hub.open(`tokenherd:${KEY}`).post({ v: 2, type: 'session-changed', sessionKey: KEY, generation: 9 });
+  await world.settle();
+  world.store.read = read;
+  await expect(a.reload()).resolves.toBeUndefined();
+});
+
 test.describe('sign-in and sign-out against other writers', () => {
   for (const call of ['setSession', 'signOut'] as const) {
     test(`${call} gives up with TRANSIENT after a bounded number of lost compare-and-sets`, async ({ createWorld }) => {

@@ -76,7 +76,7 @@ export interface CoordinatorCore {
   getState(): CoordinatorState;
   /**
    * Re-reads the store now; for when memory may be stale (wake from sleep, back/forward cache).
-   * @throws CLOSED
+   * @throws CLOSED; what reading the store throws (TRANSIENT, STORE_CORRUPT, INVALID_OPTIONS), as rejections
    */
   reload(): Promise<void>;
   /** Aborts lock requests, timers and requests of this window and closes its channel and store. */

@@ -30,7 +30,10 @@ export interface SessionView {
   annotate(session: ActiveSession, recovery: Recovery): Promise<boolean>;
   /** I4 on the channel: a newer announced session is used without a store read; anything else is a hint to re-read. */
   receive(message: SessionChangedMessage): void;
-  /** Re-reads the store, joining a re-read in flight (and running one more after it); never rejects. */
+  /**
+   * Re-reads the store, joining a re-read in flight (and running one more after it).
+   * @throws what the read throws: TRANSIENT, STORE_CORRUPT, INVALID_OPTIONS (a misconfigured store), CLOSED
+   */
   reread(): Promise<void>;
   /** Calls `watcher` after each change of what this window holds; returns the unsubscribe function. */
   onChange(watcher: () => void): () => void;
@@ -118,11 +121,9 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
         rereadAgain = false;
         await read();
       } while (rereadAgain && !lifetime.closed());
-    })()
-      .catch(() => {}) // the next getAccessToken reads again and reports the failure
-      .finally(() => {
-        rereading = undefined;
-      });
+    })().finally(() => {
+      rereading = undefined;
+    });
     return rereading;
   }
 
@@ -157,11 +158,11 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
       if (accessToken === undefined || cause === undefined) {
         hinted = Math.max(hinted, generation);
         hintOrder = ++started;
-        void reread();
+        reread().catch(() => {}); // a hint: the next getAccessToken reads again and reports a failure
         return;
       }
       if (generation <= Math.max(memory?.generation ?? 0, hinted)) {
-        void reread();
+        reread().catch(() => {}); // a hint: the next getAccessToken reads again and reports a failure
         return;
       }
       const tokens = { accessToken, ...(expiresAt !== undefined && { expiresAt }) };

@@ -2,7 +2,7 @@
  * Type-level test of the public API: `tsc -p test/types` fails if a documented
  * name, signature, event or error code changes, or if a name removed from the
  * surface (CHANGELOG.md) is exported again. Nothing here runs. The Node entry's
- * test is node-api.ts (it needs Node's types).
+ * test is node-api.ts, compiled against the packed tarball without pg or @types/pg.
  */
 import {
   DEFAULT_DATABASE_NAME,
