@@ -196,7 +196,7 @@ test.describe('a forged announcement', () => {
   // Tokens that outlive the test, so that only the forgery can make a window change its token.
   test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
 
-  test('a forged announcement with a token is used only until the server refuses it; then the store wins, with no refresh', async ({ app, oauth }) => {
+  test('a forged announcement with a token is dropped after one store read (hole 10): the store wins, with no refresh', async ({ app, oauth }) => {
     const pages = await app.openSignedIn(2);
     const [attacker, victim] = [pages[0]!, pages[1]!];
     const real = await victim.evaluate(() => window.tokenherdDemo.token());
@@ -204,11 +204,12 @@ test.describe('a forged announcement', () => {
       const forged = { v: 2, type: 'session-changed', sessionKey: key, generation: 1_000, cause: 'rotated', accessToken: 'forged', expiresAt: Date.now() + 3_600_000 };
       new BroadcastChannel(`tokenherd:${key}`).postMessage(forged);
     }, SESSION_KEY);
-    await victim.waitForFunction(() => window.tokenherdDemo.coordinator.getState().generation === 1_000);
-    // The real resource server refuses the forged token: fetch re-reads the store and retries with the real one.
+    // Taken up at once, then confirmed against IndexedDB off the callers' path: the store's token wins.
+    await victim.waitForFunction(() => window.tokenherdDemo.events.some((event) => event.type === 'session-changed' && event.generation === 1_000));
+    await victim.waitForFunction(() => window.tokenherdDemo.coordinator.getState().generation === 1);
+    expect(await victim.evaluate(() => window.tokenherdDemo.token())).toEqual(real);
     const status = await victim.evaluate((url) => window.tokenherdDemo.coordinator.fetch(url).then((r) => r.status), oauth.userinfoEndpoint);
     expect(status).toBe(200);
-    expect(await victim.evaluate(() => window.tokenherdDemo.token())).toEqual(real);
     expect(await victim.evaluate(() => window.tokenherdDemo.coordinator.getState().generation)).toBe(1);
     expect(oauth.stats()).toMatchObject({ refreshRequests: 0, grantsRevoked: 0 });
   });

@@ -176,8 +176,9 @@ async function api() {
 }
 
 const handle = {
+  // A store that cannot be read leaves the state `unknown`; the next call reports why.
   ready: completeSignIn()
-    .then(() => coordinator.reload())
+    .then(() => coordinator.reload().catch(() => undefined))
     .then(render),
   windowId,
   coordinator,

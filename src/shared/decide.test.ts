@@ -92,9 +92,14 @@ test.describe('decide: one row per rule', () => {
       { do: 'refresh', session: active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), refreshToken: 'rt-4' },
     ],
     [
-      'I11: after the clock went back, the later generation alone says it was stored since the caller asked',
-      at('lock', active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), { need: { minValidityMs: MINUTE, asked: { generation: 4, at: NOW + MINUTE } } }),
+      'I11: after the clock went back, a later generation written no earlier than now was stored since the caller asked',
+      at('lock', active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW }), { need: { minValidityMs: MINUTE, asked: { generation: 4, at: NOW + MINUTE } } }),
       { do: 'use', token: 'at-4' },
+    ],
+    [
+      'I11: a clock set back a little does not make a record written before the caller asked look fresh',
+      at('lock', active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), { need: { minValidityMs: MINUTE, asked: { generation: 4, at: NOW + MINUTE } } }),
+      { do: 'refresh', session: active({ expiresAt: NOW + 30_000 }, { generation: 5, updatedAt: NOW - 2 * MINUTE }), refreshToken: 'rt-4' },
     ],
     [
       'I11: a refresh token past refresh_token_expires_in on the local clock is still sent: the provider decides',

@@ -18,7 +18,7 @@ export interface Need {
   readonly refusedToken?: string;
   /**
    * When the caller asked: the generation its window held (0 if it knew none) and the local clock. A record stored since then (a later generation, written at or after
-   * that instant, or at any time if the clock has since gone back) holds the freshest token
+   * that instant, or, if the clock has since gone back, no earlier than now) holds the freshest token
    * the provider gives: it serves whatever validity was asked while it is valid, so a leeway
    * or a need not shorter than the provider's token lifetime costs one request, not one per
    * waiter (I1).
@@ -70,7 +70,7 @@ export const MAX_ADOPTIONS = 1;
 export function usable(record: StoredSession | undefined, need: Need, now: number): string | undefined {
   const { asked } = need;
   const issuedSince =
-    asked !== undefined && record?.state === 'active' && record.generation > asked.generation && (record.updatedAt >= asked.at || now < asked.at);
+    asked !== undefined && record?.state === 'active' && record.generation > asked.generation && record.updatedAt >= Math.min(asked.at, now);
   const token = freshAccessToken(record, now, issuedSince ? 0 : need.minValidityMs);
   return token === need.refusedToken ? undefined : token;
 }

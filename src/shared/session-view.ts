@@ -28,7 +28,10 @@ export interface SessionView {
   write(expected: number, next: StoredSession, change: SessionChange): Promise<CompareAndSetResult>;
   /** Rewrites the recovery fields of the stored `session`, unannounced (nothing another window uses changes). */
   annotate(session: ActiveSession, recovery: Recovery): Promise<boolean>;
-  /** I4 on the channel: a newer announced session is used without a store read; anything else is a hint to re-read. */
+  /**
+   * I4 on the channel: a newer announced session is used at once, and confirmed by a store read
+   * that does not delay any caller; anything else is a hint to re-read.
+   */
   receive(message: SessionChangedMessage): void;
   /**
    * Re-reads the store, joining a re-read in flight (and running one more after it).
@@ -170,6 +173,9 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
       // stored since a caller asked (decide's `asked`); the store's own record, read under the lock, does.
       const announced: StoredSession = { sessionKey, generation, state: 'active', cause, tokens, updatedAt: 0 };
       apply(announced, changeOf(announced), ++started);
+      // Used at once, then confirmed off the callers' path: a token the store does not hold (a forged
+      // announcement) is dropped after one read, not after a resource server refuses it.
+      reread().catch(() => {});
     },
 
     onChange: watchers.add,

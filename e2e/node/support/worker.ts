@@ -75,4 +75,5 @@ process.on('message', (message: ToWorker) => {
   }
 });
 
-void Promise.all(coordinators.map((c) => c.reload())).then(() => send({ type: 'ready', pid: process.pid }));
+// A store that cannot be read (a corrupt file) is reported by each call, not at start.
+void Promise.all(coordinators.map((c) => c.reload().catch(() => undefined))).then(() => send({ type: 'ready', pid: process.pid }));
