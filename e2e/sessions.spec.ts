@@ -192,6 +192,23 @@ test.describe('the channel', () => {
   });
 });
 
+test('a late announcement after a sign-out does not sign a window in again (issue 14, hole 2)', async ({ app }) => {
+  const pages = await app.openSignedIn(2);
+  const [other, victim] = [pages[0]!, pages[1]!];
+  // The store moves on to a sign-out tombstone (generation 3) that the victim has not heard of; then its
+  // hint and a late announcement of generation 2 arrive back to back, both before the victim's re-read.
+  await putRecord(other, { sessionKey: SESSION_KEY, generation: 3, state: 'signed-out', cause: 'signed-out', updatedAt: Date.now() });
+  await other.evaluate((key) => {
+    const channel = new BroadcastChannel(`tokenherd:${key}`);
+    channel.postMessage({ v: 2, type: 'session-changed', sessionKey: key, generation: 3 });
+    channel.postMessage({ v: 2, type: 'session-changed', sessionKey: key, generation: 2, cause: 'rotated', accessToken: 'late', expiresAt: Date.now() + 3_600_000 });
+  }, SESSION_KEY);
+  await victim.waitForFunction(() => window.tokenherdDemo.coordinator.getState().generation === 3);
+  expect(await victim.evaluate(() => window.tokenherdDemo.coordinator.getState().status)).toBe('signed-out');
+  expect(await victim.evaluate(() => window.tokenherdDemo.token())).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
+  expect(await victim.evaluate(() => window.tokenherdDemo.events.some((event) => event.type === 'session-changed' && event.generation === 2))).toBe(false);
+});
+
 test.describe('a forged announcement', () => {
   // Tokens that outlive the test, so that only the forgery can make a window change its token.
   test.use({ serverOptions: { accessTokenTtlSeconds: 300 } });
