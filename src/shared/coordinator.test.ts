@@ -671,7 +671,7 @@ test.describe('lost responses and recovery', () => {
     world.clock.advance(40 * 24 * 3600 * 1000);
     expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
     expect(world.provider.stats.requests).toBe(1);
-    // When the provider does refuse it, the session ends, once, for every window.
+    // When the provider does refuse it, the session ends, once, for all windows.
     world.expire();
     world.provider.script({ kind: 'rejected', error: 'invalid_grant', status: 400 });
     await expect(a.getAccessToken()).rejects.toMatchObject({ code: ErrorCode.SESSION_EXPIRED });

@@ -10,7 +10,7 @@ import type { SessionView } from './session-view.js';
 /** What the lock wait runs on. */
 export interface LockWaitPorts {
   readonly lock: LockPort;
-  /** The session's lock name, the same in every window. */
+  /** The session's lock name, the same in all windows. */
   readonly name: string;
   readonly timeoutMs: number;
   readonly clock: Clock;
@@ -32,7 +32,7 @@ export interface LockWait {
   holds(): boolean;
 }
 
-/** The lock wait of one window. */
+/** A window's lock wait. */
 export function createLockWait({ lock, name, timeoutMs, clock, lifetime, view, look, emit }: LockWaitPorts): LockWait {
   let holding = false;
   return {

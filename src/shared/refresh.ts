@@ -50,7 +50,7 @@ const providerFields = (refusal: ProviderRefusal | undefined) =>
   refusal && { error: refusal.error, ...(refusal.description !== undefined && { error_description: refusal.description }), ...(refusal.status !== undefined && { status: refusal.status }) };
 
 /**
- * The refresh operation of one window.
+ * A window's refresh operation.
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token rotation and reuse detection)
  */
 export function createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random, emit }: RefreshPorts): Refresher {
