@@ -167,6 +167,39 @@ test('PostgreSQL restarted between expiries: TRANSIENT while it is down, session
   }
 });
 
+test('PostgreSQL stopped while a refresh is at the provider and back within requestTimeoutMs: the rotated tokens are stored late, nothing is resent, nobody is signed out (issue 14, hole 11)', async ({ oauth, pool, postgres, sessionKey }) => {
+  const backend = createPostgresBackend({ pool });
+  try {
+    const expiresAt = await signIn(oauth, backend, sessionKey, await oauth.mintSession());
+    const workers = await startWorkers(2, workerConfig(oauth, sessionKey, { kind: 'postgres', url: postgres.url }, { requestTimeoutMs: 30_000 }));
+    try {
+      const { held, release } = holdFirstRefresh(oauth);
+      await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
+      const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
+      await held;
+      await postgres.stopServer();
+      release(); // the provider rotates (oidc profile: a resend would revoke the grant); the store is down
+      await expect.poll(() => oauth.stats().refreshSucceeded).toBe(1);
+      await postgres.startServer();
+      // While the store was down the other replica's callers could only get TRANSIENT; the refresher's got the tokens.
+      const during = (await Promise.all(bursts)).flatMap((b) => b.results);
+      const rotated = new Set(during.flatMap((r) => (r.ok ? [r.token] : [])));
+      expect(rotated.size).toBe(1);
+      for (const result of during) if (!result.ok) expect(result.code).toBe('TRANSIENT');
+      expect(await backend.store.read(sessionKey)).toMatchObject({ generation: 2, state: 'active' });
+      // Back up: every replica holds the one rotated token, which works, and nothing was sent again.
+      const after = (await Promise.all(workers.map((w) => w.burst(5, Date.now() + 150)))).flatMap((b) => b.results);
+      expect(new Set(after.map((r) => (r.ok ? r.token : r.code)))).toEqual(rotated);
+      for (const token of rotated) expect(await oauth.accessTokenValid(token)).toBe(true);
+      expect(oauth.stats()).toMatchObject({ refreshRequests: 1, invalidGrant: 0, grantsRevoked: 0 });
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+  } finally {
+    await backend.close();
+  }
+});
+
 test('PostgreSQL stopped while a refresh is at the provider (reuse-grace profile): TRANSIENT, the in-flight marker kept, and the next refresh recovers within the grace', async ({ oauth, pool, postgres, sessionKey }) => {
   const gateway = await startGateway({ upstream: oauth, emulate: { graceSeconds: 30 } });
   const backend = createPostgresBackend({ pool });

@@ -746,6 +746,59 @@ test('reload() rejects with the coded error of a failed read; a hint that cannot
   await expect(a.reload()).resolves.toBeUndefined();
 });
 
+test.describe('rotated tokens the store cannot take yet (I12, hole 11)', () => {
+  /** The store refuses the rotation's write `failures` times (a database restarting), then takes it. */
+  function failingRotations(world: ReturnType<typeof makeWorld>, failures: number) {
+    let failed = 0;
+    const write = world.store.compareAndSet.bind(world.store);
+    world.store.compareAndSet = (key, expected, next) =>
+      next.state === 'active' && next.cause === 'rotated' && failed < failures ? (failed++, Promise.reject(new Error('connection refused'))) : write(key, expected, next);
+    return () => failed;
+  }
+
+  test('a store that fails for a while takes them later: one request, the caller gets them, the other windows too', async ({ createWorld }) => {
+    const world = createWorld();
+    const [a, b] = await world.signedIn({}, {});
+    world.expire();
+    const failed = failingRotations(world, 3);
+    const pending = a.getAccessToken();
+    // Each backoff of the write is a timer of the manual clock: run them until the fourth write.
+    for (let step = 0; step < 10 && failed() < 3; step++) {
+      await world.settle();
+      world.clock.advanceToNext();
+    }
+    await world.settle();
+    world.clock.advanceToNext();
+    const token = await pending;
+    expect(world.provider.accessTokenWorks(token)).toBe(true);
+    expect(world.store.raw(KEY)).toMatchObject({ generation: 2, tokens: { accessToken: token } });
+    await world.settle();
+    expect(await b.getAccessToken()).toBe(token);
+    expect(world.provider.stats).toMatchObject({ requests: 1, revocations: 0 });
+  });
+
+  test('a store that stays down past requestTimeoutMs: TRANSIENT, no second request, and this window still serves the tokens it holds', async ({ createWorld }) => {
+    const world = createWorld();
+    const [a] = await world.signedIn({ requestTimeoutMs: 2_000 });
+    world.expire();
+    failingRotations(world, Number.POSITIVE_INFINITY);
+    const pending = a.getAccessToken();
+    const outcome = pending.then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    for (let step = 0; step < 20; step++) {
+      await world.settle();
+      world.clock.advanceToNext();
+    }
+    expect(await outcome).toBe(ErrorCode.TRANSIENT);
+    expect(world.provider.stats.requests).toBe(1);
+    expect(world.store.raw(KEY)).toMatchObject({ generation: 1, refreshInFlight: { unknownSends: 1 } });
+    expect(world.provider.accessTokenWorks(await a.getAccessToken())).toBe(true);
+    expect(world.provider.stats.requests).toBe(1);
+  });
+});
+
 test.describe('sign-in and sign-out against other writers', () => {
   for (const call of ['setSession', 'signOut'] as const) {
     test(`${call} gives up with TRANSIENT after a bounded number of lost compare-and-sets`, async ({ createWorld }) => {

@@ -1,10 +1,10 @@
 import { createAbortController, onAbort } from './abort.js';
 import { MAX_ADOPTIONS, judge, markerFor, type DecisionAt, type Need, type Vantage } from './decide.js';
-import { ErrorCode, TokenHerdError } from './errors.js';
+import { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 import type { TokenHerdEvent } from './events.js';
 import type { Lifetime } from './lifetime.js';
 import type { OfflineProbe } from './offline-probe.js';
-import type { Clock, ProviderRefusal, RefreshOutcome, TokenEndpoint } from './ports.js';
+import type { Clock, CompareAndSetResult, ProviderRefusal, RefreshOutcome, TokenEndpoint } from './ports.js';
 import type { ActiveSession, StoredSession } from './session.js';
 import type { SessionView } from './session-view.js';
 import type { ResolvedSettings } from './settings.js';
@@ -46,6 +46,9 @@ export interface Refresher {
   requests(): number;
 }
 
+/** Retries of a failed store of rotated tokens; the deadline (`requestTimeoutMs`) usually ends them first. */
+const MAX_WRITE_RETRIES = 8;
+
 const providerFields = (refusal: ProviderRefusal | undefined) =>
   refusal && { error: refusal.error, ...(refusal.description !== undefined && { error_description: refusal.description }), ...(refusal.status !== undefined && { status: refusal.status }) };
 
@@ -84,6 +87,25 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
       throw refusal ? sendFailed(ErrorCode.SESSION_EXPIRED, reason, refusal) : new TokenHerdError(ErrorCode.SESSION_EXPIRED, reason);
     }
     progress.adoptions++;
+  }
+
+  /**
+   * I12, never throw away what the provider issued: the old refresh token is spent, so a store
+   * that fails (a database restarting) is retried under the lock with backoff for up to
+   * `requestTimeoutMs`, while this window serves the new tokens. Past that, the failure stands.
+   */
+  async function storeRotated(session: ActiveSession, next: ActiveSession): Promise<CompareAndSetResult> {
+    const deadline = clock.now() + settings.requestTimeoutMs;
+    for (let attempt = 0; attempt < MAX_WRITE_RETRIES; attempt++) {
+      try {
+        return await view.write(session.generation, next, 'rotated');
+      } catch (failure) {
+        if (!isTokenHerdError(failure, ErrorCode.TRANSIENT) || clock.now() >= deadline) throw failure;
+        view.hold(next);
+        await lifetime.sleep(Math.min(settings.retry.maxDelayMs, settings.retry.baseDelayMs * 2 ** attempt, deadline - clock.now()));
+      }
+    }
+    return view.write(session.generation, next, 'rotated'); // the last try: its failure stands
   }
 
   /** One token endpoint request, bounded by `requestTimeoutMs` even if the endpoint ignores its signal. */
@@ -131,7 +153,7 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
     const verdict = judge(outcome, { session, marker, attempt, now: clock.now(), offline: probe.offline() }, settings, random());
     switch (verdict.do) {
       case 'store':
-        if ((await view.write(session.generation, verdict.next, 'rotated')).ok) {
+        if ((await storeRotated(session, verdict.next)).ok) {
           emit({ type: 'refresh-succeeded', generation: verdict.next.generation, durationMs: clock.now() - started });
           reportShortLifetime(verdict.next);
           // Time may have passed during the write (a machine asleep): the caller gets a token that serves now, or another.

@@ -26,6 +26,8 @@ export interface SessionView {
    * takes up what the store holds instead.
    */
   write(expected: number, next: StoredSession, change: SessionChange): Promise<CompareAndSetResult>;
+  /** Holds `record` in this window only, as if written: rotated tokens the store could not take yet (I12). */
+  hold(record: StoredSession): void;
   /** Rewrites the recovery fields of the stored `session`, unannounced (nothing another window uses changes). */
   annotate(session: ActiveSession, recovery: Recovery): Promise<boolean>;
   /**
@@ -146,6 +148,10 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
         apply(result.current, changeOf(result.current), order);
       }
       return result;
+    },
+
+    hold(record) {
+      apply(record, 'rotated', ++started);
     },
 
     async annotate(session, recovery) {
