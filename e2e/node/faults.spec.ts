@@ -39,6 +39,20 @@ function holdFirstRefresh(oauth: RefreshHooks): { held: Promise<void>; release: 
   return { held, release };
 }
 
+/**
+ * At the expiry, a burst of calls in every worker; PostgreSQL is stopped while the first
+ * refresh is held at the provider, then the provider answers (it rotates; the store is down).
+ */
+async function stopStoreDuringRefresh(oauth: RefreshHooks, postgres: { stopServer(): Promise<void> }, workers: WorkerProcess[], expiresAt: number) {
+  const { held, release } = holdFirstRefresh(oauth);
+  await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
+  const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
+  await held;
+  await postgres.stopServer();
+  release();
+  return bursts;
+}
+
 /** Starts a burst in every worker and resolves with the worker whose coordinator started the refresh. */
 async function burstAndFindRefresher(workers: WorkerProcess[], callers: number, at: number) {
   const refresher = Promise.race(workers.map((w) => w.nextRefreshStarted().then(() => w)));
@@ -173,12 +187,8 @@ test('PostgreSQL stopped while a refresh is at the provider and back within requ
     const expiresAt = await signIn(oauth, backend, sessionKey, await oauth.mintSession());
     const workers = await startWorkers(2, workerConfig(oauth, sessionKey, { kind: 'postgres', url: postgres.url }, { requestTimeoutMs: 30_000 }));
     try {
-      const { held, release } = holdFirstRefresh(oauth);
-      await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
-      const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
-      await held;
-      await postgres.stopServer();
-      release(); // the provider rotates (oidc profile: a resend would revoke the grant); the store is down
+      // oidc profile: a resend would revoke the grant.
+      const bursts = await stopStoreDuringRefresh(oauth, postgres, workers, expiresAt);
       await expect.poll(() => oauth.stats().refreshSucceeded).toBe(1);
       await postgres.startServer();
       // While the store was down the other replica's callers could only get TRANSIENT; the refresher's got the tokens.
@@ -207,12 +217,7 @@ test('PostgreSQL stopped while a refresh is at the provider (reuse-grace profile
     const expiresAt = await signIn(oauth, backend, sessionKey, await gateway.mintSession());
     const workers = await startWorkers(2, workerConfig(gateway, sessionKey, { kind: 'postgres', url: postgres.url }, { profile: { reuseGraceSeconds: 30 } }));
     try {
-      const { held, release } = holdFirstRefresh(oauth);
-      await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
-      const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
-      await held;
-      await postgres.stopServer();
-      release(); // the provider rotates; the refresher cannot store the result
+      const bursts = await stopStoreDuringRefresh(oauth, postgres, workers, expiresAt);
       const down = (await Promise.all(bursts)).flatMap((b) => b.results);
       expect(new Set(down.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['TRANSIENT']));
       expect(gateway.stats()).toMatchObject({ consumed: 1, grantsRevoked: 0 });
