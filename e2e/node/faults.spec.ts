@@ -254,7 +254,7 @@ test.describe('a provider that rejects reuse without revoking (GitHub)', () => {
       // Meanwhile a writer that ignores the lock (an older version of the app) rotates and stores generation 2.
       const outside = await oauth.refreshOutside(minted['refresh_token'] as string);
       const tokens = parseTokenResponse(outside, Date.now());
-      expect(await backend.store.compareAndSet(sessionKey, 1, { sessionKey, generation: 2, state: 'active', cause: 'rotated', tokens, updatedAt: Date.now() })).toEqual({ ok: true });
+      expect(await backend.store.compareAndSet(sessionKey, { generation: 1 }, { sessionKey, generation: 2, state: 'active', cause: 'rotated', tokens, updatedAt: Date.now() })).toEqual({ ok: true });
       release();
       const results = (await burst).results;
       expect(results).toEqual(Array.from({ length: 10 }, () => ({ ok: true, token: tokens.accessToken })));

@@ -5,6 +5,7 @@ import { migratePostgres, type Sealer } from '../../src/node/index.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
 import { LEEWAY_SECONDS, expect, test } from './support/fixtures.js';
 import { untilTime } from './support/processes.js';
+import { expectSessionIdsChecked } from '../../test/support/store-contract.js';
 import { coordinatorOn, signIn } from './support/scenario.js';
 
 const TABLE = 'tokenherd_sessions';
@@ -191,6 +192,18 @@ test('a damaged row is reported as STORE_CORRUPT and left as it is', async ({ oa
     expect(rows).toEqual([{ generation: '1', record: { broken: true } }]);
   } finally {
     coordinator.close();
+    await backend.close();
+  }
+});
+
+test('compare-and-set checks the session id: after the table is truncated and a new sign-in, the old session writes nothing (I10)', async ({ pool, sessionKey }) => {
+  await migratePostgres(pool);
+  const backend = createPostgresBackend({ pool });
+  try {
+    await expectSessionIdsChecked(backend.store, sessionKey, async () => {
+      await pool.query(`TRUNCATE ${TABLE}`);
+    });
+  } finally {
     await backend.close();
   }
 });

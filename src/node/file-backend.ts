@@ -7,7 +7,7 @@ import { sleep, type AbortSignalLike } from '../shared/abort.js';
 import { systemClock } from '../oauth/provider-options.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import type { CompareAndSetResult, LockPort, SessionStore } from '../shared/ports.js';
-import { isStoredSession, type StoredSession } from '../shared/session.js';
+import { isStoredSession, isVersion, type StoredSession } from '../shared/session.js';
 import { invalidOption, numberOption } from '../shared/settings.js';
 import { transient, type SessionBackend } from './backend.js';
 import { createFileNotices, createWriteTracker } from './file-notices.js';
@@ -145,13 +145,13 @@ export function createFileBackend(options: FileBackendOptions): FileBackend {
 
   const store: SessionStore = {
     read: (sessionKey) => readRecord(sessionKey),
-    compareAndSet: (sessionKey, expectedGeneration, next) =>
+    compareAndSet: (sessionKey, expected, next) =>
       writes.around(sessionKey, async (): Promise<CompareAndSetResult> => {
         const file = fileOf(sessionKey);
         const release = await acquire(`${file}.write`, undefined, Date.now() + WRITE_LOCK_TIMEOUT_MS);
         return withRelease(release, async () => {
           const current = await readRecord(sessionKey); // a corrupt file throws here: it is never overwritten
-          if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
+          if (!isVersion(current, expected)) return { ok: false, current };
           await replace(file, next);
           return { ok: true };
         });

@@ -163,10 +163,10 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
 
   const store: SessionStore = {
     read: readRecord,
-    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
+    async compareAndSet(sessionKey, expected, next): Promise<CompareAndSetResult> {
       const [record, refreshToken] = split(next);
       const rows =
-        expectedGeneration === 0
+        expected.generation === 0
           ? await query(
               `INSERT INTO ${table} (session_key, generation, record, refresh_token) VALUES ($1, $2, $3, $4)
                ON CONFLICT (session_key) DO NOTHING RETURNING 1`,
@@ -174,8 +174,8 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
             )
           : await query(
               `UPDATE ${table} SET generation = $3, record = $4, refresh_token = $5, updated_at = now()
-               WHERE session_key = $1 AND generation = $2 RETURNING 1`,
-              [sessionKey, expectedGeneration, next.generation, record, refreshToken],
+               WHERE session_key = $1 AND generation = $2 AND record->>'sessionId' IS NOT DISTINCT FROM $6 RETURNING 1`,
+              [sessionKey, expected.generation, next.generation, record, refreshToken, expected.sessionId ?? null],
             );
       return rows.length === 1 ? { ok: true } : { ok: false, current: await readRecord(sessionKey) };
     },

@@ -1,5 +1,6 @@
 import { invalidOption, resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
-import type { Clock, SessionStore, TokenEndpoint } from '../shared/ports.js';
+import type { CoordinatorPorts } from '../shared/coordinator.js';
+import type { Clock, SessionStore } from '../shared/ports.js';
 import { createSealedStore, type SealedStoreOptions, type Sealer } from './sealed-store.js';
 import { createTokenEndpoint, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 
@@ -129,10 +130,16 @@ export function providerPorts(
   { endpoint, sealing }: CheckedProviderOptions,
   store: SessionStore,
   proofs: Pick<TokenEndpointOptions, 'dpop'> = {},
-): { readonly store: SessionStore; readonly clock: Clock; readonly endpoint: TokenEndpoint } {
+): Pick<CoordinatorPorts, 'store' | 'clock' | 'endpoint' | 'sessionIds'> {
   return {
     store: sealing ? createSealedStore(store, sealing.sealer, sealing.options) : store,
     clock: systemClock,
     endpoint: createTokenEndpoint({ ...endpoint, ...proofs }),
+    sessionIds: randomSessionId,
   };
+}
+
+/** 128 random bits from Web Crypto (browsers, in insecure contexts too, and Node), as hex. */
+function randomSessionId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

@@ -3,6 +3,7 @@ import { TokenHerdError, ErrorCode } from '../shared/errors.js';
 import { createMemoryStore } from '../testing/memory.js';
 import type { StoredSession } from '../shared/session.js';
 import { SEALED_PREFIX, createSealedStore, type Sealer } from './sealed-store.js';
+import { expectSessionIdsChecked } from '../../test/support/store-contract.js';
 
 const KEY = 'github:alice';
 
@@ -41,7 +42,7 @@ test('the refresh token is sealed at rest and read back in plaintext; the rest o
   const inner = createMemoryStore();
   const { sealer } = fakeSealer();
   const store = createSealedStore(inner, sealer);
-  expect(await store.compareAndSet(KEY, 0, active(1, 'rt-1'))).toEqual({ ok: true });
+  expect(await store.compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'))).toEqual({ ok: true });
   const raw = inner.raw(KEY) as StoredSession;
   expect(storedRefreshToken(raw)).toMatch(new RegExp(`^${SEALED_PREFIX}`));
   expect(JSON.stringify(raw)).not.toContain('rt-1');
@@ -53,13 +54,13 @@ test('compare-and-set compares generations, never ciphertexts: the same token se
   const inner = createMemoryStore();
   const { sealer } = fakeSealer();
   const store = createSealedStore(inner, sealer);
-  await store.compareAndSet(KEY, 0, active(1, 'rt-1'));
+  await store.compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'));
   const first = storedRefreshToken(inner.raw(KEY));
   // Rewriting the same refresh token (a provider that does not rotate) stores a different ciphertext...
-  expect(await store.compareAndSet(KEY, 1, active(2, 'rt-1'))).toEqual({ ok: true });
+  expect(await store.compareAndSet(KEY, { generation: 1 }, active(2, 'rt-1'))).toEqual({ ok: true });
   expect(storedRefreshToken(inner.raw(KEY))).not.toBe(first);
   // ...and a writer that expected generation 1 loses on the generation, and is shown the current record unsealed.
-  expect(await store.compareAndSet(KEY, 1, active(2, 'rt-stale'))).toEqual({ ok: false, current: active(2, 'rt-1') });
+  expect(await store.compareAndSet(KEY, { generation: 1 }, active(2, 'rt-stale'))).toEqual({ ok: false, current: active(2, 'rt-1') });
   expect(await store.read(KEY)).toEqual(active(2, 'rt-1'));
 });
 
@@ -71,12 +72,12 @@ test('records without a refresh token, tombstones and plaintext records written 
   expect(await store.read(KEY)).toEqual(active(3, 'rt-legacy'));
   expect(calls.unseal).toBe(0);
   // The next write seals it.
-  await store.compareAndSet(KEY, 3, active(4, 'rt-4'));
+  await store.compareAndSet(KEY, { generation: 3 }, active(4, 'rt-4'));
   expect(storedRefreshToken(inner.raw(KEY))).toMatch(new RegExp(`^${SEALED_PREFIX}`));
   const tombstone: StoredSession = { sessionKey: KEY, generation: 5, state: 'signed-out', cause: 'signed-out', updatedAt: 0 };
-  await store.compareAndSet(KEY, 4, tombstone);
+  await store.compareAndSet(KEY, { generation: 4 }, tombstone);
   expect(inner.raw(KEY)).toEqual(tombstone);
-  expect(await store.compareAndSet(KEY, 5, active(6))).toEqual({ ok: true });
+  expect(await store.compareAndSet(KEY, { generation: 5 }, active(6))).toEqual({ ok: true });
   expect(calls.seal).toBe(1);
 });
 
@@ -84,7 +85,7 @@ test('repeated reads of one record unseal once (the round trip is to another pro
   const inner = createMemoryStore();
   const { sealer, calls } = fakeSealer();
   const writer = createSealedStore(inner, sealer);
-  await writer.compareAndSet(KEY, 0, active(1, 'rt-1'));
+  await writer.compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'));
   expect(calls.unseal).toBe(0); // the writer knows what it sealed
   const reader = createSealedStore(inner, sealer);
   for (let i = 0; i < 5; i++) expect(await reader.read(KEY)).toEqual(active(1, 'rt-1'));
@@ -97,7 +98,7 @@ test('sealing fails: the rotated token is stored in plaintext rather than lost, 
   const problems: string[] = [];
   const store = createSealedStore(inner, sealer, { onSealingProblem: (p) => problems.push(p.kind) });
   fail.seal = new TokenHerdError(ErrorCode.SEALING_UNAVAILABLE, 'no keyring');
-  expect(await store.compareAndSet(KEY, 0, active(1, 'rt-1'))).toEqual({ ok: true });
+  expect(await store.compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'))).toEqual({ ok: true });
   expect(storedRefreshToken(inner.raw(KEY))).toBe('rt-1');
   expect(problems).toEqual(['stored-plaintext']);
 });
@@ -106,7 +107,7 @@ test('a sealed value too long for the record bounds is stored in plaintext, not 
   const inner = createMemoryStore();
   const problems: string[] = [];
   const store = createSealedStore(inner, { seal: async () => 'A'.repeat(20_000), unseal: async () => 'never' }, { onSealingProblem: (p) => problems.push(p.kind) });
-  await store.compareAndSet(KEY, 0, active(1, 'rt-1'));
+  await store.compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'));
   expect(await store.read(KEY)).toEqual(active(1, 'rt-1'));
   expect(problems).toEqual(['stored-plaintext']);
 });
@@ -115,7 +116,7 @@ test('unsealing fails for good (another key, no keychain): the refresh token is 
   for (const code of [ErrorCode.UNSEAL_FAILED, ErrorCode.SEALING_UNAVAILABLE]) {
     const inner = createMemoryStore();
     const { sealer } = fakeSealer();
-    await createSealedStore(inner, sealer).compareAndSet(KEY, 0, active(1, 'rt-1'));
+    await createSealedStore(inner, sealer).compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'));
     const problems: string[] = [];
     const other = fakeSealer();
     // A plain object with a code, as errors arrive after crossing the bridge.
@@ -129,8 +130,13 @@ test('unsealing fails for good (another key, no keychain): the refresh token is 
 test('unsealing fails otherwise (IPC down): the read rejects, so the coordinator reports TRANSIENT and keeps the session', async () => {
   const inner = createMemoryStore();
   const { sealer, fail } = fakeSealer();
-  await createSealedStore(inner, sealer).compareAndSet(KEY, 0, active(1, 'rt-1'));
+  await createSealedStore(inner, sealer).compareAndSet(KEY, { generation: 0 }, active(1, 'rt-1'));
   fail.unseal = new Error('the main process is not answering');
   await expect(createSealedStore(inner, sealer).read(KEY)).rejects.toThrow(/not answering/);
   expect(storedRefreshToken(inner.raw(KEY))).toMatch(new RegExp(`^${SEALED_PREFIX}`));
+});
+
+test('compare-and-set passes the expected session id through: the old session writes nothing over a new sign-in (I10)', async () => {
+  const inner = createMemoryStore();
+  await expectSessionIdsChecked(createSealedStore(inner, fakeSealer().sealer), KEY, async () => inner.clear());
 });

@@ -106,9 +106,9 @@ export function createSealedStore(inner: SessionStore, sealer: Sealer, options: 
     async read(sessionKey) {
       return openRecord(await inner.read(sessionKey));
     },
-    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
+    async compareAndSet(sessionKey, expected, next): Promise<CompareAndSetResult> {
       const sealed = await sealRecord(next);
-      const result = await inner.compareAndSet(sessionKey, expectedGeneration, sealed);
+      const result = await inner.compareAndSet(sessionKey, expected, sealed);
       return result.ok ? result : { ok: false, current: await openRecord(result.current) };
     },
     close() {

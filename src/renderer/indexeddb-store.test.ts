@@ -4,6 +4,7 @@ import { openDB } from 'idb';
 import type { StoredSession } from '../shared/session.js';
 import { createDpopKeyStore, generateDpopKeyPair } from './dpop-key-store.js';
 import { DATABASE_VERSION, createIndexedDbStore } from './indexeddb-store.js';
+import { expectSessionIdsChecked } from '../../test/support/store-contract.js';
 
 const record = (generation: number): StoredSession => ({
   sessionKey: 'k',
@@ -17,9 +18,9 @@ const record = (generation: number): StoredSession => ({
 test('compare-and-set writes only over the expected generation', async () => {
   const store = createIndexedDbStore('cas');
   expect(await store.read('k')).toBeUndefined();
-  expect(await store.compareAndSet('k', 0, record(1))).toEqual({ ok: true });
-  expect(await store.compareAndSet('k', 0, record(1))).toEqual({ ok: false, current: record(1) });
-  const [a, b] = await Promise.all([store.compareAndSet('k', 1, record(2)), store.compareAndSet('k', 1, record(2))]);
+  expect(await store.compareAndSet('k', { generation: 0 }, record(1))).toEqual({ ok: true });
+  expect(await store.compareAndSet('k', { generation: 0 }, record(1))).toEqual({ ok: false, current: record(1) });
+  const [a, b] = await Promise.all([store.compareAndSet('k', { generation: 1 }, record(2)), store.compareAndSet('k', { generation: 1 }, record(2))]);
   expect([a.ok, b.ok].sort()).toEqual([false, true]);
   expect(await store.read('k')).toEqual(record(2));
   store.close();
@@ -31,13 +32,13 @@ test('a malformed stored record reads as none and can be replaced', async () => 
   raw.close();
   const store = createIndexedDbStore('garbage');
   expect(await store.read('k')).toBeUndefined();
-  expect(await store.compareAndSet('k', 0, record(1))).toEqual({ ok: true });
+  expect(await store.compareAndSet('k', { generation: 0 }, record(1))).toEqual({ ok: true });
   store.close();
 });
 
 test('an open store closes for a schema upgrade instead of blocking it', async () => {
   const store = createIndexedDbStore('upgrade');
-  await store.compareAndSet('k', 0, record(1));
+  await store.compareAndSet('k', { generation: 0 }, record(1));
   let blocked = false;
   const upgraded = await openDB('upgrade', DATABASE_VERSION + 1, { blocked: () => (blocked = true) });
   expect(blocked).toBe(false);
@@ -59,7 +60,7 @@ function deleteDatabase(name: string): Promise<void> {
 
 test('an open store lets the database be deleted, then reads it as empty', async () => {
   const store = createIndexedDbStore('deleted');
-  await store.compareAndSet('k', 0, record(1));
+  await store.compareAndSet('k', { generation: 0 }, record(1));
   await deleteDatabase('deleted');
   expect(await store.read('k')).toBeUndefined();
   store.close();
@@ -70,7 +71,7 @@ test('the session store and the DPoP key store on one database both let it be de
   let closedByOthers = 0;
   const sessions = createIndexedDbStore('shared', { onClosedByOthers: () => closedByOthers++ });
   const keys = createDpopKeyStore('shared');
-  await sessions.compareAndSet('k', 0, record(1));
+  await sessions.compareAndSet('k', { generation: 0 }, record(1));
   await keys.put('k', await generateDpopKeyPair());
   await keys.writeNonce('https://as.example', 'n1');
   await deleteDatabase('shared');
@@ -82,7 +83,7 @@ test('the session store and the DPoP key store on one database both let it be de
   expect(await keys.readNonce('https://as.example')).toBe('n2');
   keys.close();
   await expect(keys.readNonce('https://as.example')).rejects.toThrow('The DPoP key store is closed');
-  expect(await sessions.compareAndSet('k', 0, record(1))).toEqual({ ok: true });
+  expect(await sessions.compareAndSet('k', { generation: 0 }, record(1))).toEqual({ ok: true });
   sessions.close();
 });
 
@@ -95,7 +96,7 @@ test('a compare-and-set commits with durability strict, so a rotated token survi
   } as typeof transaction;
   try {
     const store = createIndexedDbStore('durable');
-    await store.compareAndSet('k', 0, record(1));
+    await store.compareAndSet('k', { generation: 0 }, record(1));
     store.close();
   } finally {
     IDBDatabase.prototype.transaction = transaction;
@@ -114,4 +115,16 @@ test('a version-1 database (sessions only) upgrades to the current version and k
   expect(upgraded.version).toBe(DATABASE_VERSION);
   expect([...upgraded.objectStoreNames].sort()).toEqual(['dpopKeys', 'dpopNonces', 'sessions']);
   upgraded.close();
+});
+
+test('compare-and-set checks the session id: after the database is deleted and a new sign-in, the old session writes nothing (I10)', async () => {
+  const store = createIndexedDbStore('cleared');
+  await expectSessionIdsChecked(store, 'k', async () => {
+    const deleting = indexedDB.deleteDatabase('cleared');
+    await new Promise((resolve, reject) => {
+      deleting.onsuccess = resolve;
+      deleting.onerror = () => reject(deleting.error);
+    });
+  });
+  store.close();
 });

@@ -1,6 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase, type OpenDBCallbacks } from 'idb';
 import type { SessionStore } from '../shared/ports.js';
-import { isStoredSession, type StoredSession } from '../shared/session.js';
+import { isStoredSession, isVersion, type StoredSession } from '../shared/session.js';
 
 /** The IndexedDB database of sessions, DPoP keys and nonces when no `databaseName` is given. */
 export const DEFAULT_DATABASE_NAME = 'tokenherd';
@@ -150,13 +150,13 @@ export function createIndexedDbStore(databaseName = DEFAULT_DATABASE_NAME, optio
         const value: unknown = await db.get('sessions', sessionKey);
         return isStoredSession(value) ? value : undefined;
       }),
-    compareAndSet: (sessionKey, expectedGeneration, next) =>
+    compareAndSet: (sessionKey, expected, next) =>
       connection.use(async (db) => {
         // Read and write in one readwrite transaction: no other writer can come between.
         const tx = db.transaction('sessions', 'readwrite', { durability: 'strict' });
         const stored: unknown = await tx.store.get(sessionKey);
         const current = isStoredSession(stored) ? stored : undefined;
-        if ((current?.generation ?? 0) !== expectedGeneration) {
+        if (!isVersion(current, expected)) {
           await tx.done;
           return { ok: false, current } as const;
         }

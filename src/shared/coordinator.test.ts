@@ -6,6 +6,7 @@ import { createManualClock, createMemoryChannelHub, createMemoryLocks, createMem
 import { createMemoryProvider, type MemoryProviderOptions } from '../testing/memory-provider.js';
 import { MESSAGE_VERSION } from './messages.js';
 import type { NetworkPort, SessionStore } from './ports.js';
+import { versionOf } from './session.js';
 import { resolveSettings, type CoordinatorSettings } from './settings.js';
 
 const TTL = 60;
@@ -28,6 +29,7 @@ function makeWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) 
     close: () => {},
   };
   const windows: CoordinatorCore[] = [];
+  let sessions = 0;
 
   /** A window, with the events it emits; `channelHub` another partition's channels, `network` its connectivity. */
   function open(settings: Partial<CoordinatorSettings> = {}, { channelHub = hub, network }: { channelHub?: MemoryChannelHub; network?: NetworkPort } = {}) {
@@ -39,6 +41,7 @@ function makeWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) 
       clock,
       endpoint: provider.endpoint,
       random: () => 0.5,
+      sessionIds: () => `session-${++sessions}`,
       ...(network && { network }),
     });
     core.subscribe((event) => events.push(event));
@@ -272,7 +275,7 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     const world = createWorld();
     const a = world.open();
     const spy = world.hub.open(`tokenherd:${KEY}`);
-    const seen: Array<{ message: unknown; stored: { generation: number; tokens: { accessToken: string; expiresAt: number; refreshToken: string } } }> = [];
+    const seen: Array<{ message: unknown; stored: { generation: number; sessionId: string; tokens: { accessToken: string; expiresAt: number; refreshToken: string } } }> = [];
     spy.subscribe((message) => seen.push({ message, stored: world.store.raw(KEY) as (typeof seen)[number]['stored'] }));
     const signIn = world.provider.signIn();
     await a.setSession(signIn);
@@ -282,9 +285,10 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     await world.settle();
     const [signedIn, rotated, signedOut] = seen;
     for (const [{ message, stored }, cause] of [[signedIn!, 'signed-in'], [rotated!, 'rotated']] as const) {
-      expect(message).toEqual({ ...hint(KEY, stored.generation), cause, accessToken: stored.tokens.accessToken, expiresAt: stored.tokens.expiresAt });
+      expect(message).toEqual({ ...hint(KEY, stored.generation), cause, accessToken: stored.tokens.accessToken, expiresAt: stored.tokens.expiresAt, sessionId: 'session-1' });
     }
     expect([signedIn, rotated].map((s) => s!.stored.generation)).toEqual([1, 2]);
+    expect([signedIn, rotated].map((s) => s!.stored.sessionId)).toEqual(['session-1', 'session-1']); // a rotation keeps the sign-in's id
     expect(signedOut!.message).toEqual(hint(KEY, 3)); // a tombstone is a hint: receivers re-read
     const stored = world.store.raw(KEY) as { tokens?: unknown };
     expect(stored.tokens).toBeUndefined();
@@ -717,6 +721,27 @@ test.describe('expiry and sessions (I7, I8)', () => {
     expect(current).toBe(await a.getAccessToken());
   });
 
+  test('storage cleared during a refresh, then a new sign-in at the same generation: the old rotation does not land on it (I10, hole 3)', async ({ createWorld }) => {
+    const world = createWorld();
+    const [a, b] = await world.signedIn({}, {});
+    world.expire();
+    let release!: () => void;
+    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const refreshing = a.getAccessToken();
+    await world.settle();
+    expect(world.provider.stats.requests).toBe(1);
+    world.store.clear();
+    await b.setSession(world.provider.signIn());
+    const signedIn = world.store.raw(KEY) as { generation: number; sessionId: string; tokens: { accessToken: string } };
+    expect(signedIn).toMatchObject({ generation: 1, sessionId: 'session-2' });
+    release();
+    // The old session's rotation is refused (same generation, another session id); the caller gets the new session's token.
+    expect(await refreshing).toBe(signedIn.tokens.accessToken);
+    await world.settle();
+    expect(world.store.raw(KEY)).toEqual(signedIn);
+    expect(await b.getAccessToken()).toBe(signedIn.tokens.accessToken);
+  });
+
   test('a sign-out during a refresh wins: the late result is discarded, not written back', async ({ createWorld }) => {
     const world = createWorld();
     const [a, b] = await world.signedIn({}, {});
@@ -813,7 +838,7 @@ test.describe('sign-in and sign-out against other writers', () => {
           const current = await world.store.read(key);
           const generation = (current?.generation ?? 0) + 1;
           const tokens = { accessToken: `elsewhere-${generation}` };
-          await world.store.compareAndSet(key, generation - 1, { sessionKey: key, generation, state: 'active', cause: 'signed-in', tokens, updatedAt: 0 });
+          await world.store.compareAndSet(key, versionOf(current), { sessionKey: key, generation, state: 'active', cause: 'signed-in', tokens, updatedAt: 0 });
           return world.store.compareAndSet(key, expected, next);
         },
         close: () => {},

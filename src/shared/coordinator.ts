@@ -10,7 +10,7 @@ import { createOfflineProbe } from './offline-probe.js';
 import type { ChannelPort, Clock, LockPort, NetworkPort, SessionStore, TokenEndpoint } from './ports.js';
 import { createRefresher, type Look } from './refresh.js';
 import { createSessionView } from './session-view.js';
-import { parseTokenResponse, type StoredSession } from './session.js';
+import { identityOf, isLater, parseTokenResponse, versionOf, type StoredSession } from './session.js';
 import { invalidOption, numberOption, type ResolvedSettings } from './settings.js';
 
 /** What the core runs on: one adapter per port; the browser, Node and test entries each build their own. */
@@ -24,6 +24,11 @@ export interface CoordinatorPorts {
   readonly network?: NetworkPort;
   /** Source of backoff jitter in [0, 1). Default Math.random. */
   readonly random?: () => number;
+  /**
+   * A new session id for each sign-in: unique across every window and process of the store
+   * (the browser and Node entries use `crypto.randomUUID`). Default: drawn from `random`.
+   */
+  readonly sessionIds?: () => string;
 }
 
 /** What one caller of `getAccessToken` needs. */
@@ -88,6 +93,11 @@ export function herdName(sessionKey: string): string {
   return `tokenherd:${sessionKey}`;
 }
 
+/** Four 32-bit draws of `random`, for cores built without `sessionIds`. */
+function randomSessionId(random: () => number): string {
+  return Array.from({ length: 4 }, () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0')).join('');
+}
+
 /** Compare-and-set attempts of `setSession` and `signOut` before TRANSIENT: each lost one means another window wrote meanwhile. */
 const MAX_WRITE_ATTEMPTS = 3;
 
@@ -97,12 +107,12 @@ interface Operation {
   readonly result: Promise<string>;
 }
 
-/** Whether the result of an operation for `covering` also meets `need` (one asked since knows a newer generation: its own). */
+/** Whether the result of an operation for `covering` also meets `need` (one asked since knows a newer version: its own). */
 function covers(covering: Need, need: Need): boolean {
   return (
     need.minValidityMs <= covering.minValidityMs &&
     (need.refusedToken === undefined || need.refusedToken === covering.refusedToken) &&
-    (need.asked?.generation ?? 0) <= (covering.asked?.generation ?? 0)
+    (need.asked === undefined || need.asked.generation === 0 || (covering.asked !== undefined && !isLater(need.asked, covering.asked)))
   );
 }
 
@@ -125,7 +135,9 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     decide({ record, need, at, now: clock.now(), adoptions: progress?.adoptions ?? 0, offline: probe.blocked() });
   const fail = (decision: { code: ErrorCode; reason: string }): TokenHerdError => new TokenHerdError(decision.code, decision.reason);
   const view = createSessionView({ sessionKey, store, channel, lifetime, emit });
-  const refresher = createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random: ports.random ?? Math.random, emit });
+  const random = ports.random ?? Math.random;
+  const sessionIds = ports.sessionIds ?? (() => randomSessionId(random));
+  const refresher = createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random, emit });
   const lockWait = createLockWait({ lock, name: herdName(sessionKey), timeoutMs: settings.lockTimeoutMs, clock, lifetime, view, look, emit });
 
   async function obtain(need: Need): Promise<string> {
@@ -172,7 +184,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('signal must be an AbortSignal');
     const seconds = numberOption('minValiditySeconds', options.minValiditySeconds, settings.refreshLeewaySeconds, 0, 86_400);
     // What this window held when the caller asked: anything stored later is the freshest the provider gives.
-    const asked = { generation: view.current()?.generation ?? 0, at: clock.now() };
+    const asked = { ...versionOf(view.current()), at: clock.now() };
     return { need: { minValidityMs: seconds * 1000, asked }, force: forceRefresh };
   }
 
@@ -189,7 +201,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const record = next(current);
       if (record === undefined) return;
-      const result = await view.write(current?.generation ?? 0, record, change);
+      const result = await view.write(versionOf(current), record, change);
       if (result.ok) return;
       current = result.current;
     }
@@ -229,9 +241,10 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     async setSession(tokenResponse) {
       if (lifetime.closed()) throw lifetime.closedError();
       const tokens = parseTokenResponse(tokenResponse, clock.now());
+      const sessionId = sessionIds();
       await writeOver(
         await view.read(),
-        (current) => ({ sessionKey, generation: (current?.generation ?? 0) + 1, state: 'active', cause: 'signed-in', tokens, updatedAt: clock.now() }),
+        (current) => ({ sessionKey, sessionId, generation: (current?.generation ?? 0) + 1, state: 'active', cause: 'signed-in', tokens, updatedAt: clock.now() }),
         'signed-in',
       );
     },
@@ -242,7 +255,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
         await view.read(),
         (current) =>
           current?.state === 'active'
-            ? { sessionKey, generation: current.generation + 1, state: 'signed-out', cause: 'signed-out', updatedAt: clock.now() }
+            ? { ...identityOf(current), generation: current.generation + 1, state: 'signed-out', cause: 'signed-out', updatedAt: clock.now() }
             : undefined,
         'signed-out',
       );

@@ -7,7 +7,7 @@
  */
 import { ErrorCode } from './errors.js';
 import type { ProviderRefusal, RefreshOutcome } from './ports.js';
-import { MAX_BACKOFF_MS, freshAccessToken, isWaiting, parseTokenResponse, type ActiveSession, type Backoff, type RefreshInFlight, type StoredSession, type TokenSet } from './session.js';
+import { MAX_BACKOFF_MS, freshAccessToken, identityOf, isLater, isWaiting, parseTokenResponse, type ActiveSession, type Backoff, type RefreshInFlight, type StoredSession, type TokenSet, type Version } from './session.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** What a caller needs. */
@@ -17,13 +17,14 @@ export interface Need {
   /** Set by `forceRefresh`: this access token was refused, so only another one will do. */
   readonly refusedToken?: string;
   /**
-   * When the caller asked: the generation its window held (0 if it knew none) and the local clock. A record stored since then (a later generation, written at or after
-   * that instant, or, if the clock has since gone back, no earlier than now) holds the freshest token
+   * When the caller asked: the version its window held (generation 0 if it knew none) and the local clock.
+   * A record stored since then (a later version, written at or after that instant, or, if the clock has
+   * since gone back, no earlier than now) holds the freshest token
    * the provider gives: it serves whatever validity was asked while it is valid, so a leeway
    * or a need not shorter than the provider's token lifetime costs one request, not one per
    * waiter (I1).
    */
-  readonly asked?: { readonly generation: number; readonly at: number };
+  readonly asked?: Version & { readonly at: number };
 }
 
 /** What the record was read from: memory; the store, without the lock; the store, under the lock. */
@@ -70,7 +71,7 @@ export const MAX_ADOPTIONS = 1;
 export function usable(record: StoredSession | undefined, need: Need, now: number): string | undefined {
   const { asked } = need;
   const issuedSince =
-    asked !== undefined && record?.state === 'active' && record.generation > asked.generation && record.updatedAt >= Math.min(asked.at, now);
+    asked !== undefined && record?.state === 'active' && isLater(record, asked) && record.updatedAt >= Math.min(asked.at, now);
   const token = freshAccessToken(record, now, issuedSince ? 0 : need.minValidityMs);
   return token === need.refusedToken ? undefined : token;
 }
@@ -176,7 +177,7 @@ export function judge(outcome: RefreshOutcome, sent: Sent, settings: Pick<Resolv
           : tokens;
       return {
         do: 'store',
-        next: { sessionKey: session.sessionKey, generation: session.generation + 1, state: 'active', cause: 'rotated', tokens: kept, updatedAt: now },
+        next: { ...identityOf(session), generation: session.generation + 1, state: 'active', cause: 'rotated', tokens: kept, updatedAt: now },
       };
     }
     case 'rejected': {

@@ -23,6 +23,10 @@ test('an active session is announced with its access token and expiry only; a to
   expect(hintOf(message)).toEqual({ v: MESSAGE_VERSION, type: 'session-changed', sessionKey: 'k', generation: 7 });
   expect(hintOf(active)).toEqual(hintOf(message));
   expect(parseMessage(hintOf(message), NOW)).toEqual(hintOf(message));
+  const identified = announcementOf({ ...active, sessionId: 's-1' });
+  expect(identified).toEqual({ ...message, sessionId: 's-1' }); // the session id goes with the token, so a receiver's view keeps it
+  expect(parseMessage(identified, NOW)).toEqual(identified);
+  expect(hintOf(identified)).toEqual(hintOf(message));
 });
 
 test('only the exact current message shape is accepted', () => {
@@ -47,6 +51,10 @@ test('only the exact current message shape is accepted', () => {
     { ...message, accessToken: '' },
     { ...message, accessToken: 'a'.repeat(16_385) },
     { ...message, accessToken: 42 },
+    { ...message, sessionId: '' },
+    { ...message, sessionId: 7 },
+    { ...message, sessionId: 's'.repeat(257) },
+    { ...hint, sessionId: 's-1' },
     { ...message, generation: 0 },
     { ...message, expiresAt: '1' },
     { ...message, expiresAt: Number.POSITIVE_INFINITY },

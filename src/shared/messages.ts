@@ -1,4 +1,4 @@
-import { MAX_EXPIRES_IN_SECONDS, MAX_TOKEN_LENGTH, type StoredSession } from './session.js';
+import { MAX_EXPIRES_IN_SECONDS, MAX_SESSION_ID_LENGTH, MAX_TOKEN_LENGTH, type StoredSession } from './session.js';
 
 /**
  * Channel messages. The refresher announces what it has just stored: the
@@ -36,6 +36,8 @@ export interface SessionChangedMessage {
   readonly accessToken?: string;
   /** Local-clock expiry of `accessToken`; every window of one machine shares the clock. */
   readonly expiresAt?: number;
+  /** The stored record's session id, with `accessToken` (absent for records of tokenherd 0.1). */
+  readonly sessionId?: string;
 }
 
 /** What a window announces after its compare-and-set stored `record`. */
@@ -43,7 +45,8 @@ export function announcementOf(record: StoredSession): SessionChangedMessage {
   const hint = hintOf(record);
   if (record.state !== 'active') return hint;
   const { accessToken, expiresAt } = record.tokens;
-  return { ...hint, cause: record.cause, accessToken, ...(expiresAt !== undefined && { expiresAt }) };
+  const { sessionId } = record;
+  return { ...hint, cause: record.cause, accessToken, ...(expiresAt !== undefined && { expiresAt }), ...(sessionId !== undefined && { sessionId }) };
 }
 
 /**
@@ -55,7 +58,7 @@ export function hintOf({ sessionKey, generation }: SessionHint): SessionChangedM
 }
 
 const HINT_KEYS = ['v', 'type', 'sessionKey', 'generation'];
-const TOKEN_KEYS = ['cause', 'accessToken', 'expiresAt'];
+const TOKEN_KEYS = ['cause', 'accessToken', 'expiresAt', 'sessionId'];
 
 /**
  * Accepts exactly the current message shape: no missing, extra, mistyped or
@@ -77,7 +80,7 @@ function parseFields(data: unknown, now: number): SessionChangedMessage | undefi
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   const keys = Object.keys(data);
   if (!keys.every((k) => HINT_KEYS.includes(k) || TOKEN_KEYS.includes(k)) || !HINT_KEYS.every((k) => keys.includes(k))) return undefined;
-  const { v, type, sessionKey, generation, cause, accessToken, expiresAt } = data as Record<string, unknown>;
+  const { v, type, sessionKey, generation, cause, accessToken, expiresAt, sessionId } = data as Record<string, unknown>;
   if (v !== MESSAGE_VERSION || type !== 'session-changed') return undefined;
   if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > MAX_SESSION_KEY_LENGTH) return undefined;
   if (!Number.isSafeInteger(generation) || (generation as number) < 0) return undefined;
@@ -88,7 +91,8 @@ function parseFields(data: unknown, now: number): SessionChangedMessage | undefi
   if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt > now + MAX_EXPIRES_IN_SECONDS * 1000)) {
     return undefined;
   }
-  return { ...hint, cause, accessToken, ...(expiresAt !== undefined && { expiresAt }) };
+  if (sessionId !== undefined && (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID_LENGTH)) return undefined;
+  return { ...hint, cause, accessToken, ...(expiresAt !== undefined && { expiresAt }), ...(sessionId !== undefined && { sessionId }) };
 }
 
 /**

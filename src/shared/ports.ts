@@ -1,5 +1,5 @@
 import type { AbortSignalLike } from './abort.js';
-import type { StoredSession } from './session.js';
+import type { StoredSession, Version } from './session.js';
 
 /** Modelled on the Web Locks API: `locks.request(name, { signal, ifAvailable }, callback)`. */
 export interface LockPort {
@@ -31,12 +31,12 @@ export interface SessionStore {
    */
   read(sessionKey: string): Promise<StoredSession | undefined>;
   /**
-   * In one atomic step: if the stored generation (0 when nothing valid is
-   * stored) equals `expectedGeneration`, write `next`. Resolves only after the
-   * write is durable; must reject if the write fails, and with STORE_CORRUPT rather
+   * In one atomic step: if the stored record is the `expected` version (`isVersion`: the same
+   * generation and session id; generation 0 when nothing valid is stored), write `next`. Resolves
+   * only after the write is durable; must reject if the write fails, and with STORE_CORRUPT rather
    * than overwrite a damaged record, where `read` reports one.
    */
-  compareAndSet(sessionKey: string, expectedGeneration: number, next: StoredSession): Promise<CompareAndSetResult>;
+  compareAndSet(sessionKey: string, expected: Version, next: StoredSession): Promise<CompareAndSetResult>;
   close(): void;
 }
 

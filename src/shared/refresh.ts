@@ -5,7 +5,7 @@ import type { TokenHerdEvent } from './events.js';
 import type { Lifetime } from './lifetime.js';
 import type { OfflineProbe } from './offline-probe.js';
 import type { Clock, CompareAndSetResult, ProviderRefusal, RefreshOutcome, TokenEndpoint } from './ports.js';
-import type { ActiveSession, StoredSession } from './session.js';
+import { identityOf, versionOf, type ActiveSession, type StoredSession } from './session.js';
 import type { SessionView } from './session-view.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -77,12 +77,11 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
 
   /**
    * I5: ends the session by compare-and-set to an `expired` tombstone, only if the stored
-   * generation is still `session`'s; a newer active session stored meanwhile is adopted instead.
+   * version is still `session`'s; a newer active session stored meanwhile is adopted instead.
    */
   async function expire(session: ActiveSession, reason: string, progress: Progress, refusal?: ProviderRefusal): Promise<void> {
-    const { generation } = session;
-    const tombstone: StoredSession = { sessionKey: session.sessionKey, generation: generation + 1, state: 'signed-out', cause: 'expired', updatedAt: clock.now() };
-    const result = await view.write(generation, tombstone, 'expired');
+    const tombstone: StoredSession = { ...identityOf(session), generation: session.generation + 1, state: 'signed-out', cause: 'expired', updatedAt: clock.now() };
+    const result = await view.write(versionOf(session), tombstone, 'expired');
     if (result.ok || result.current?.state !== 'active') {
       throw refusal ? sendFailed(ErrorCode.SESSION_EXPIRED, reason, refusal) : new TokenHerdError(ErrorCode.SESSION_EXPIRED, reason);
     }
@@ -98,14 +97,14 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
     const deadline = clock.now() + settings.requestTimeoutMs;
     for (let attempt = 0; attempt < MAX_WRITE_RETRIES; attempt++) {
       try {
-        return await view.write(session.generation, next, 'rotated');
+        return await view.write(versionOf(session), next, 'rotated');
       } catch (failure) {
         if (!isTokenHerdError(failure, ErrorCode.TRANSIENT) || clock.now() >= deadline) throw failure;
         view.hold(next);
         await lifetime.sleep(Math.min(settings.retry.maxDelayMs, settings.retry.baseDelayMs * 2 ** attempt, deadline - clock.now()));
       }
     }
-    return view.write(session.generation, next, 'rotated'); // the last try: its failure stands
+    return view.write(versionOf(session), next, 'rotated'); // the last try: its failure stands
   }
 
   /** One token endpoint request, bounded by `requestTimeoutMs` even if the endpoint ignores its signal. */

@@ -5,7 +5,7 @@ import type { Lifetime } from './lifetime.js';
 import { createListenerSet } from './listeners.js';
 import { announcementOf, type SessionChangedMessage } from './messages.js';
 import type { ChannelPort, CompareAndSetResult, SessionStore } from './ports.js';
-import type { ActiveSession, StoredSession } from './session.js';
+import { versionOf, type ActiveSession, type StoredSession, type Version } from './session.js';
 
 /**
  * The session as one window knows it: the last record it read, wrote or was
@@ -25,7 +25,7 @@ export interface SessionView {
    * announced, with the access token and never the refresh token. A refused write
    * takes up what the store holds instead.
    */
-  write(expected: number, next: StoredSession, change: SessionChange): Promise<CompareAndSetResult>;
+  write(expected: Version, next: StoredSession, change: SessionChange): Promise<CompareAndSetResult>;
   /** Holds `record` in this window only, as if written: rotated tokens the store could not take yet (I12). */
   hold(record: StoredSession): void;
   /** Rewrites the recovery fields of the stored `session`, unannounced (nothing another window uses changes). */
@@ -157,13 +157,13 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
     async annotate(session, recovery) {
       const { refreshInFlight: _marker, backoff: _backoff, ...record } = session;
       const order = ++started;
-      const result = await storeCall(() => store.compareAndSet(sessionKey, session.generation, { ...record, ...recovery }));
+      const result = await storeCall(() => store.compareAndSet(sessionKey, versionOf(session), { ...record, ...recovery }));
       if (!result.ok) apply(result.current, changeOf(result.current), order);
       return result.ok;
     },
 
     receive(message) {
-      const { generation, accessToken, expiresAt, cause } = message;
+      const { generation, accessToken, expiresAt, cause, sessionId } = message;
       if (accessToken === undefined || cause === undefined) {
         hinted = Math.max(hinted, generation);
         hintOrder = ++started;
@@ -177,7 +177,7 @@ export function createSessionView({ sessionKey, store, channel, lifetime, emit }
       const tokens = { accessToken, ...(expiresAt !== undefined && { expiresAt }) };
       // When it was stored is not announced: 0, "long ago", so an announced token never counts as
       // stored since a caller asked (decide's `asked`); the store's own record, read under the lock, does.
-      const announced: StoredSession = { sessionKey, generation, state: 'active', cause, tokens, updatedAt: 0 };
+      const announced: StoredSession = { sessionKey, ...(sessionId !== undefined && { sessionId }), generation, state: 'active', cause, tokens, updatedAt: 0 };
       apply(announced, changeOf(announced), ++started);
       // Used at once, then confirmed off the callers' path: a token the store does not hold (a forged
       // announcement) is dropped after one read, not after a resource server refuses it.

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { MAX_EXPIRES_IN_SECONDS, isStoredSession, parseTokenResponse } from './session.js';
+import { MAX_EXPIRES_IN_SECONDS, isLater, isStoredSession, isVersion, parseTokenResponse, versionOf, type StoredSession } from './session.js';
 
 const NOW = 1_000_000;
 const valid = { access_token: 'at', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt', scope: 'repo' };
@@ -44,4 +44,19 @@ test('stored records are shape-checked', () => {
   for (const broken of [null, { ...active, generation: 0 }, { ...active, generation: '3' }, { ...active, tokens: {} }, { ...active, cause: 'expired' }, { ...tombstone, cause: 'rotated' }]) {
     expect(isStoredSession(broken)).toBe(false);
   }
+});
+
+test('a version is a generation of one session: a compare-and-set names both, and another session is always later (I10)', () => {
+  const record: StoredSession = { sessionKey: 'k', sessionId: 's-1', generation: 2, state: 'signed-out', cause: 'signed-out', updatedAt: 0 };
+  expect(versionOf(record)).toEqual({ generation: 2, sessionId: 's-1' });
+  expect(versionOf(undefined)).toEqual({ generation: 0 });
+  expect(isVersion(record, { generation: 2, sessionId: 's-1' })).toBe(true);
+  expect(isVersion(record, { generation: 2, sessionId: 's-2' })).toBe(false);
+  expect(isVersion(record, { generation: 2 })).toBe(false);
+  expect(isVersion(undefined, { generation: 0, sessionId: 's-1' })).toBe(true);
+  expect(isLater({ generation: 1, sessionId: 's-2' }, { generation: 5, sessionId: 's-1' })).toBe(true);
+  expect(isLater({ generation: 5, sessionId: 's-1' }, { generation: 5, sessionId: 's-1' })).toBe(false);
+  expect(isLater({ generation: 6, sessionId: 's-1' }, { generation: 5, sessionId: 's-1' })).toBe(true);
+  expect(isStoredSession(record)).toBe(true);
+  for (const sessionId of ['', 7, 's'.repeat(257)]) expect(isStoredSession({ ...record, sessionId })).toBe(false);
 });

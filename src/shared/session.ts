@@ -42,14 +42,20 @@ export interface Backoff {
 }
 
 /**
- * The one stored record of a session key. `generation` only grows: every write
- * (sign-in, rotation, sign-out, expiry) is a compare-and-set from the previous
- * generation to the next, so a late writer holding an old generation loses.
+ * The one stored record of a session key. `generation` only grows within a session: every
+ * write (sign-in, rotation, sign-out, expiry) is a compare-and-set from the version it read,
+ * so a late writer holding an old version loses.
  */
 export type StoredSession =
   | {
       readonly sessionKey: string;
       readonly generation: number;
+      /**
+       * Chosen at random by the sign-in and kept by every later write of that session (rotations,
+       * markers, its tombstone). Generations restart when storage is cleared; ids do not repeat,
+       * so no write about one session lands on another (I10). Absent in records of tokenherd 0.1.
+       */
+      readonly sessionId?: string;
       readonly state: 'active';
       readonly cause: 'signed-in' | 'rotated';
       readonly tokens: TokenSet;
@@ -62,6 +68,7 @@ export type StoredSession =
       /** A tombstone: it keeps the generation so that no late refresh can resurrect the session. */
       readonly sessionKey: string;
       readonly generation: number;
+      readonly sessionId?: string;
       readonly state: 'signed-out';
       readonly cause: 'signed-out' | 'expired';
       readonly updatedAt: number;
@@ -69,6 +76,41 @@ export type StoredSession =
 
 /** A stored record of a signed-in session. */
 export type ActiveSession = Extract<StoredSession, { state: 'active' }>;
+
+/** Which record a compare-and-set expects to replace: generation 0 when none is stored. */
+export interface Version {
+  readonly generation: number;
+  readonly sessionId?: string;
+}
+
+/** The version of `record` (generation 0 when there is none). */
+export function versionOf(record: StoredSession | undefined): Version {
+  if (record === undefined) return { generation: 0 };
+  const { sessionKey: _key, ...id } = identityOf(record);
+  return { generation: record.generation, ...id };
+}
+
+/** The key and id that every later record of `record`'s session carries. */
+export function identityOf(record: StoredSession): { readonly sessionKey: string; readonly sessionId?: string } {
+  return record.sessionId === undefined ? { sessionKey: record.sessionKey } : { sessionKey: record.sessionKey, sessionId: record.sessionId };
+}
+
+/** Whether the stored `record` is the one `expected` names: every store's compare-and-set test. */
+export function isVersion(record: StoredSession | undefined, expected: Version): boolean {
+  if (record === undefined) return expected.generation === 0;
+  return record.generation === expected.generation && record.sessionId === expected.sessionId;
+}
+
+/**
+ * Whether `version` came after `than`: a later generation of the same session, or another
+ * session (storage cleared and signed in anew: generations restarted, ids did not).
+ */
+export function isLater(version: Version, than: Version): boolean {
+  return version.sessionId !== than.sessionId || version.generation > than.generation;
+}
+
+/** The longest session id accepted from storage or a message. */
+export const MAX_SESSION_ID_LENGTH = 256;
 
 /** Bounds that reject absurd provider data (RFC 6749 section 5.1 gives none). */
 export const MAX_TOKEN_LENGTH = 16_384;
@@ -120,9 +162,10 @@ export function parseTokenResponse(response: unknown, receivedAt: number): Token
 /** Shape check for what storage hands back (another app version or a user may have written it). */
 export function isStoredSession(value: unknown): value is StoredSession {
   if (!isRecord(value)) return false;
-  const { sessionKey, generation, state, cause, updatedAt } = value;
+  const { sessionKey, generation, sessionId, state, cause, updatedAt } = value;
   if (typeof sessionKey !== 'string' || !Number.isSafeInteger(generation) || (generation as number) < 1) return false;
   if (typeof updatedAt !== 'number') return false;
+  if (!isOptional(sessionId, (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_SESSION_ID_LENGTH)) return false;
   if (state === 'signed-out') return cause === 'signed-out' || cause === 'expired';
   if (state !== 'active' || (cause !== 'signed-in' && cause !== 'rotated')) return false;
   const { tokens, refreshInFlight, backoff } = value;

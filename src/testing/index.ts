@@ -17,4 +17,4 @@ export { createMemoryProvider, type MemoryProvider, type MemoryProviderOptions }
 // The ports these implement, so a test can name them without a second import.
 export type { ChannelPort, Clock, CompareAndSetResult, LockPort, ProviderRefusal, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from '../shared/ports.js';
 export type { AbortSignalLike } from '../shared/abort.js';
-export type { Backoff, RefreshInFlight, StoredSession, TokenSet } from '../shared/session.js';
+export type { Backoff, RefreshInFlight, StoredSession, TokenSet, Version } from '../shared/session.js';

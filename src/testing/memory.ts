@@ -5,7 +5,7 @@
  */
 import { onAbort, type AbortSignalLike } from '../shared/abort.js';
 import type { ChannelPort, Clock, LockPort, SessionStore, TimerHandle } from '../shared/ports.js';
-import { isStoredSession, type StoredSession } from '../shared/session.js';
+import { isStoredSession, isVersion, type StoredSession } from '../shared/session.js';
 
 /** A `LockPort` in memory, whose holders and queue a test can inspect. */
 export interface MemoryLocks extends LockPort {
@@ -143,10 +143,10 @@ export function createMemoryStore(): MemoryStore {
       await Promise.resolve();
       return valid(sessionKey);
     },
-    async compareAndSet(sessionKey, expectedGeneration, next) {
+    async compareAndSet(sessionKey, expected, next) {
       await Promise.resolve();
       const current = valid(sessionKey);
-      if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
+      if (!isVersion(current, expected)) return { ok: false, current };
       records.set(sessionKey, copy(next));
       writes++;
       return { ok: true };

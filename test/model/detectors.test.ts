@@ -41,7 +41,7 @@ test.describe('the model’s detectors', () => {
   test('outlives-close: a closed window writes', async () => {
     const w = world();
     w.close(0);
-    void w.storeFor(0, 1).compareAndSet(KEY, 0, { sessionKey: KEY, generation: 1, state: 'signed-out', cause: 'signed-out', updatedAt: 0 });
+    void w.storeFor(0, 1).compareAndSet(KEY, { generation: 0 }, { sessionKey: KEY, generation: 1, state: 'signed-out', cause: 'signed-out', updatedAt: 0 });
     expect(() => w.check()).toThrow(/\[outlives-close\]/);
   });
 

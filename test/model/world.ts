@@ -26,7 +26,7 @@ import {
   type TokenEndpoint,
 } from '../../src/shared/index.js';
 import { parseMessage } from '../../src/shared/messages.js';
-import { MAX_BACKOFF_MS } from '../../src/shared/session.js';
+import { MAX_BACKOFF_MS, type Version } from '../../src/shared/session.js';
 import { createManualClock, createMemoryLocks, createMemoryStore } from '../../src/testing/index.js';
 import { createAuthorizationServer, grantOf, type ProviderKind } from './provider.js';
 
@@ -177,13 +177,17 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     }
   }
 
+  let sessions = 0;
+  /** Session ids unique across the world's windows, as `crypto.randomUUID` gives them. */
+  const sessionIds = (): string => `session-${++sessions}`;
+
   function storeFor(slot: number, incarnation: number): SessionStore {
     return {
       read: (key) => storeOp(`w${slot} read`, () => store.read(key)),
       compareAndSet: (key, expected, next) => {
         // A write issued before close() may land after it, as an IndexedDB transaction in progress does.
         if (windows[slot]!.incarnation !== incarnation || windows[slot]!.closed) violate('outlives-close', `closed window ${slot} wrote generation ${next.generation}`);
-        return storeOp(`w${slot} cas ${expected}->${next.generation}`, async () => {
+        return storeOp(`w${slot} cas ${expected.generation}->${next.generation}`, async () => {
           const result = await store.compareAndSet(key, expected, next);
           if (result.ok) written(expected, next);
           return result;
@@ -193,13 +197,13 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     };
   }
 
-  function written(expected: number, next: StoredSession): void {
+  function written(expected: Version, next: StoredSession): void {
     const before = shadow;
     shadow = next;
     if (before?.state !== 'active') return;
     // A sign-in (a new generation with cause signed-in) is the app's word and may replace anything;
     // a rotation, or an annotation (same generation: marker, backoff), is about the session it read.
-    const signIn = next.state === 'active' && next.cause === 'signed-in' && next.generation === expected + 1;
+    const signIn = next.state === 'active' && next.cause === 'signed-in' && next.generation === expected.generation + 1;
     if (next.state === 'active' && !signIn) {
       const [was, now] = [grantOf(before.tokens.accessToken)!, grantOf(next.tokens.accessToken)!];
       if (now < was) violate('no-older-overwrite', `a write about grant ${now} overwrote the sign-in of grant ${was} (generation ${next.generation})`);
@@ -353,6 +357,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     log,
     coverage,
     storeFor,
+    sessionIds,
     channelFor,
     endpointFor,
     get step() {
@@ -490,5 +495,6 @@ export function openWindow(world: World, slot: number, incarnation: number): Coo
     clock: world.local,
     endpoint: world.endpointFor(slot, incarnation),
     random: () => 0.5,
+    sessionIds: world.sessionIds,
   });
 }

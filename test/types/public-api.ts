@@ -28,11 +28,13 @@ import {
   createCoordinatorCore,
   herdName,
   isStoredSession,
+  isVersion,
   resolveSettings,
   type CompareAndSetResult,
   type CoordinatorPorts,
   type SessionStore,
   type StoredSession,
+  type Version,
 } from 'tokenherd/core';
 import type * as Core from 'tokenherd/core';
 import {
@@ -110,7 +112,7 @@ export type Checks = [
   Expect<Equal<BrokerAnswer, { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string }>>,
   // Every runtime export of each entry, exactly: a value added or removed fails here.
   Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
-  Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'isVersion' | 'versionOf' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
   Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'ErrorCode' | 'DesktopErrorCode'>>,
   Expect<Equal<keyof typeof Testing, 'createManualClock' | 'createMemoryChannelHub' | 'createMemoryLocks' | 'createMemoryProvider' | 'createMemoryStore'>>,
 ];
@@ -236,9 +238,9 @@ export function mapStore(): SessionStore {
   };
   return {
     read: async (sessionKey) => read(sessionKey),
-    async compareAndSet(sessionKey, expectedGeneration, next): Promise<CompareAndSetResult> {
+    async compareAndSet(sessionKey, expected: Version, next): Promise<CompareAndSetResult> {
       const current = read(sessionKey);
-      if ((current?.generation ?? 0) !== expectedGeneration) return { ok: false, current };
+      if (!isVersion(current, expected)) return { ok: false, current };
       records.set(sessionKey, next);
       return { ok: true };
     },
