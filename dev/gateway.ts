@@ -36,6 +36,7 @@ export interface ReplacedResponse {
 /**
  * What happens to one refresh request.
  * - `{ delayMs }`: held on the way in, then processed; dropped unprocessed if its client left meanwhile.
+ * - `{ until }`: the same, held until the promise settles (a test's own moment, not a guessed delay).
  * - `'hang'`: never answered, never processed; the connection stays open until the client or `close()` ends it.
  * - `'reset'`: the connection is reset (TCP RST) without an answer; the provider never sees the request.
  * - `{ status, retryAfter? }`: the gateway answers the error itself; the provider never sees the request.
@@ -44,6 +45,7 @@ export interface ReplacedResponse {
  */
 export type Fault =
   | { readonly delayMs: number }
+  | { readonly until: Promise<unknown> }
   | 'hang'
   | 'reset'
   | { readonly status: 429 | 500 | 502 | 503 | 504; readonly retryAfter?: string }
@@ -252,6 +254,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   }
 
+  /** `until` settled, or a rejection once the gateway closes. */
+  function untilClosed(until: Promise<unknown>): Promise<unknown> {
+    const closed = new Promise((_, reject) => closing.signal.addEventListener('abort', () => reject(closing.signal.reason), { once: true }));
+    return Promise.race([until.catch(() => {}), closed]);
+  }
+
   async function handleToken(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method !== 'POST' && req.method !== 'OPTIONS') return relay(req, res, url);
     if (req.method === 'OPTIONS') {
@@ -284,8 +292,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       send(res, req, plainAnswer(fault.status, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }));
       return;
     }
-    if (fault !== undefined && 'delayMs' in fault) {
-      await sleep(fault.delayMs, undefined, { signal: closing.signal });
+    if (fault !== undefined && ('delayMs' in fault || 'until' in fault)) {
+      await ('until' in fault ? untilClosed(fault.until) : sleep(fault.delayMs, undefined, { signal: closing.signal }));
       if (req.socket.destroyed) {
         counts.abandoned += 1;
         return;

@@ -271,21 +271,45 @@ test.describe('lifecycle (scenarios 2, 13, 14, 15)', () => {
   });
 });
 
+/** Site data cleared: the open windows' connections close themselves, so nothing blocks the deletion. */
+const deleteDatabase = () =>
+  new Promise<void>((resolve, reject) => {
+    const request = indexedDB.deleteDatabase('tokenherd');
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error('blocked'));
+  });
+
 test.describe('storage (scenarios 16, 17)', () => {
   test('IndexedDB deleted while running: every window reports signed out, and nothing loops', async ({ app, oauth }) => {
     const pages = await app.openSignedIn(3);
-    await pages[0]!.evaluate(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const request = indexedDB.deleteDatabase('tokenherd');
-          request.onsuccess = () => resolve();
-          request.onerror = () => reject(request.error);
-          request.onblocked = () => reject(new Error('blocked'));
-        }),
-    );
+    await pages[0]!.evaluate(deleteDatabase);
     await Promise.all(pages.map((page) => app.waitForStatus(page, 'signed-out')));
     for (const page of pages) expect(await token(page)).toMatchObject({ ok: false, code: 'NOT_SIGNED_IN' });
     expect(oauth.stats().refreshRequests).toBe(0);
+  });
+
+  test.describe('with a refresh held at the provider', () => {
+    test.use({ emulation: 'oidc' });
+
+    test('IndexedDB deleted during a refresh, then a new sign-in: the old refresh does not overwrite it (I10, hole 3)', async ({ app, gateway, oauth }) => {
+      const [refresher, other] = await app.openSignedIn(2);
+      let release!: () => void;
+      gateway!.script({ until: new Promise<void>((resolve) => (release = resolve)) });
+      const refreshing = refresher!.evaluate(() => window.tokenherdDemo.tokenAt(0, { forceRefresh: true }));
+      await expect.poll(() => gateway!.stats().refreshRequests).toBe(1);
+      await other!.evaluate(deleteDatabase);
+      await app.signIn(other!);
+      const signedIn = await stored(other!);
+      expect(signedIn).toMatchObject({ generation: 1, state: 'active' });
+      release();
+      // The old grant really rotates, but its compare-and-set names the old session: refused, and the new session is used.
+      expect(await refreshing).toEqual({ ok: true, token: signedIn.tokens.accessToken });
+      expect(gateway!.stats()).toMatchObject({ refreshRequests: 1, consumed: 1, grantsRevoked: 0 });
+      expect(await stored(other!)).toEqual(signedIn);
+      for (const page of [refresher!, other!]) expect(await token(page)).toEqual({ ok: true, token: signedIn.tokens.accessToken });
+      expect(await oauth.accessTokenValid(signedIn.tokens.accessToken)).toBe(true);
+    });
   });
 
   test('a newer app version upgrading the schema is not blocked by open windows', async ({ app }) => {

@@ -1,9 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Pool } from 'pg';
 import { startGateway } from '../../dev/gateway.js';
 import type { RefreshRequestInfo } from '../../dev/oauth-server.js';
 import type { SessionBackend } from '../../src/node/backend.js';
-import { createFileBackend } from '../../src/node/file-backend.js';
+import { createFileBackend, type FileBackend } from '../../src/node/file-backend.js';
 import { createTokenCoordinator } from '../../src/node/index.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
 import { parseTokenResponse } from '../../src/shared/session.js';
@@ -180,6 +180,40 @@ test('PostgreSQL restarted between expiries: TRANSIENT while it is down, session
     await backend.close();
   }
 });
+
+for (const kind of backends) {
+  const cleared = kind.name === 'files' ? 'the credentials file deleted' : 'the table truncated';
+  test(`${kind.name}: ${cleared} while a refresh is at the provider, then a new sign-in: the old refresh does not overwrite it (I10, hole 3)`, async ({ oauth, pool, postgres, directory, sessionKey }) => {
+    const backend = kind.open(pool, directory);
+    const workers = await startWorkers(3, workerConfig(oauth, sessionKey, kind.config(postgres.url, directory)));
+    try {
+      const expiresAt = await signIn(oauth, backend, sessionKey);
+      const { held, release } = holdFirstRefresh(oauth);
+      await untilTime(expiresAt - LEEWAY_SECONDS * 1000);
+      const bursts = workers.map((w) => w.burst(5, Date.now() + 150));
+      await held;
+      if (kind.name === 'files') await rm((backend as FileBackend).fileOf(sessionKey));
+      else await pool.query('TRUNCATE tokenherd_sessions');
+      await signIn(oauth, backend, sessionKey);
+      const signedIn = await backend.store.read(sessionKey);
+      expect(signedIn).toMatchObject({ generation: 1, state: 'active', sessionId: expect.any(String) });
+      const fresh = signedIn?.state === 'active' ? signedIn.tokens.accessToken : '';
+      release();
+      // The old grant rotates at the provider, but its compare-and-set names the old session: refused. A caller
+      // gets the new session's token, or NOT_SIGNED_IN if it looked while nothing was stored (a file notice
+      // of the deletion wakes the waiters); never the old session's.
+      const during = (await Promise.all(bursts)).flatMap((b) => b.results);
+      for (const result of during) expect([fresh, 'NOT_SIGNED_IN']).toContain(result.ok ? result.token : result.code);
+      expect(await backend.store.read(sessionKey)).toEqual(signedIn);
+      const after = await Promise.all(workers.map((w) => w.burst(5, Date.now() + 150)));
+      expect([...okTokens(after)]).toEqual([fresh]);
+      expect(oauth.stats()).toMatchObject({ refreshRequests: 1, refreshSucceeded: 1, grantsRevoked: 0, invalidGrant: 0 });
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      await backend.close();
+    }
+  });
+}
 
 test('PostgreSQL stopped while a refresh is at the provider and back within requestTimeoutMs: the rotated tokens are stored late, nothing is resent, nobody is signed out (issue 14, hole 11)', async ({ oauth, pool, postgres, sessionKey }) => {
   const backend = createPostgresBackend({ pool });
