@@ -3,6 +3,7 @@
  * of one command list against a fresh world.
  */
 import fc from 'fast-check';
+import type { Transport } from './transports.js';
 import { createWorld, type Answer, type ModelSettings, type World } from './world.js';
 
 /**
@@ -165,8 +166,9 @@ export class Respond extends Step {
   }
 }
 
-export function settingsArbitrary(faults: ReadonlySet<Fault>): fc.Arbitrary<ModelSettings> {
+export function settingsArbitrary(faults: ReadonlySet<Fault>, transport: Transport = 'broadcast'): fc.Arbitrary<ModelSettings> {
   return fc.record({
+    transport: fc.constant(transport),
     windows: fc.integer({ min: 1, max: 6 }),
     profile: fc.constantFrom('oidc', 'grace', 'non-rotating'),
     // Off, the leeway (60 s) and every need stay well under the token lifetime.

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { ALL_FAULTS, FAULTS, commandsArbitrary, runModel, settingsArbitrary, type Command, type Fault } from './commands.js';
+import type { Transport } from './transports.js';
 import { Violation, type ModelSettings } from './world.js';
 
 export interface ExploreOptions {
@@ -15,6 +16,8 @@ export interface ExploreOptions {
   /** fast-check's replay path of the command list (the `replayPath` printed with it). */
   readonly replayPath?: string;
   readonly maxCommands?: number;
+  /** How posts reach the other windows; default `broadcast`. */
+  readonly transport?: Transport;
 }
 
 export type Outcome = { readonly failed: false; readonly runs: number; readonly coverage: Readonly<Record<string, number>> } | { readonly failed: true; readonly violation: Violation | undefined; readonly report: string };
@@ -22,7 +25,7 @@ export type Outcome = { readonly failed: false; readonly runs: number; readonly 
 export async function explore(options: ExploreOptions): Promise<Outcome> {
   const faults = new Set(options.faults);
   const coverage: Record<string, number> = {};
-  const property = fc.asyncProperty(settingsArbitrary(faults), fc.scheduler(), commandsArbitrary(faults, options.maxCommands, options.replayPath), async (settings, scheduler, commands) => {
+  const property = fc.asyncProperty(settingsArbitrary(faults, options.transport), fc.scheduler(), commandsArbitrary(faults, options.maxCommands, options.replayPath), async (settings, scheduler, commands) => {
     for (const [what, n] of Object.entries(await runModel(settings, scheduler, commands))) coverage[what] = (coverage[what] ?? 0) + n;
   });
   const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, ...(options.path !== undefined && { path: options.path }) });

@@ -1,11 +1,12 @@
 /**
- * Long runs of the model: `npm run fuzz -- --runs N [--seed S] [--faults all|none|a,b] [--commands M]`;
+ * Long runs of the model: `npm run fuzz -- --runs N [--seed S] [--faults all|none|a,b] [--commands M] [--transport broadcast|postgres|file]`;
  * a failure's report prints the `--path P --replay R` that replays it.
  * Exits 1 on a failure, after printing the seed, the replay path and the shrunk command list.
  */
 import { parseArgs } from 'node:util';
 import { ALL_FAULTS, FAULTS } from './commands.js';
 import { explore, parseFaults } from './explore.js';
+import { TRANSPORTS } from './transports.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,16 +16,19 @@ const { values } = parseArgs({
     path: { type: 'string' },
     replay: { type: 'string' },
     commands: { type: 'string', default: '40' },
+    transport: { type: 'string', default: 'broadcast' },
   },
 });
+const transport = TRANSPORTS.find((t) => t === values.transport);
+if (transport === undefined) throw new Error(`--transport must be one of ${TRANSPORTS.join(', ')}`);
 
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const runs = Number(values.runs);
 const faults = parseFaults(values.faults);
-console.log(`model fuzz: ${runs} runs, seed ${seed}, faults: ${faults.join(', ') || 'none'}`);
+console.log(`model fuzz: ${runs} runs, seed ${seed}, transport ${transport}, faults: ${faults.join(', ') || 'none'}`);
 for (const fault of ALL_FAULTS.filter((f) => !faults.includes(f))) console.log(`  off: ${fault} (${FAULTS[fault].what}; finds ${FAULTS[fault].finds})`);
 const started = Date.now();
-const outcome = await explore({ runs, seed, faults, maxCommands: Number(values.commands), ...(values.path !== undefined && { path: values.path }),
+const outcome = await explore({ runs, seed, faults, transport, maxCommands: Number(values.commands), ...(values.path !== undefined && { path: values.path }),
   ...(values.replay !== undefined && { replayPath: values.replay }),
 });
 if (outcome.failed) {

@@ -38,6 +38,17 @@ test.describe('model-based runs (fast-check, fixed seed; long runs: npm run fuzz
     for (const [what, least] of Object.entries(MIN_COVERAGE)) expect(coverage[what] ?? 0, what).toBeGreaterThanOrEqual(least);
   });
 
+  // The Node entry's channels: token-free notices, to the writer's own process too, in commit order (PostgreSQL)
+  // or coalesced and read when sent (files). Every fault class that no open hole breaks is on.
+  for (const transport of ['postgres', 'file'] as const) {
+    test(`${RUNS} random runs over the ${transport} notices of tokenherd/node`, async () => {
+      const outcome = await explore({ runs: RUNS, seed: SEED, faults: enabled, transport });
+      expect(outcome.failed ? outcome.report : `${outcome.runs} runs`).toBe(`${RUNS} runs`);
+      const coverage = outcome.failed ? {} : outcome.coverage;
+      expect(coverage['messages delivered'] ?? 0).toBeGreaterThanOrEqual(MIN_COVERAGE['messages delivered']);
+    });
+  }
+
   for (const fault of ALL_FAULTS) {
     test(`${RUNS} random runs with fault class '${fault}' (${FAULTS[fault].what})`, async () => {
       test.skip(WAITING.includes(fault), `waits for ${FAULTS[fault].finds}: the current core breaks a property under it`);

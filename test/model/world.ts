@@ -29,6 +29,7 @@ import { parseMessage } from '../../src/shared/messages.js';
 import { MAX_BACKOFF_MS, type Version } from '../../src/shared/session.js';
 import { createManualClock, createMemoryLocks, createMemoryStore } from '../../src/testing/index.js';
 import { createAuthorizationServer, grantOf, type ProviderKind } from './provider.js';
+import { carried, fileNotice, type Posted, type Transport } from './transports.js';
 
 export const KEY = 'model:alice';
 /** The longest wait a provider's `Retry-After` may impose: the core's documented cap. */
@@ -45,6 +46,8 @@ export interface ModelSettings {
   readonly refreshTtlSeconds: number | undefined;
   readonly leewaySeconds: number;
   readonly attempts: number;
+  /** How posts reach the other windows (processes); default `broadcast`. */
+  readonly transport?: Transport;
 }
 
 /** The properties, by name; docs/model-based-tests.md states each. */
@@ -112,13 +115,12 @@ interface Request {
   resolve(outcome: RefreshOutcome): void;
 }
 
-interface Delivery {
+type Delivery = Posted & {
   readonly to: number;
   readonly incarnation: number;
-  readonly data: unknown;
   /** The number of storage clears before it was posted: a message about a cleared store does not count as seen. */
   readonly epoch: number;
-}
+};
 
 interface Window {
   readonly core: CoordinatorCore;
@@ -216,7 +218,11 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     return {
       post(data) {
         for (const [to, peer] of windows.entries()) {
-          if (to !== slot && !peer.closed) deliveries.push({ to, incarnation: peer.incarnation, data, epoch });
+          const posted = peer.closed ? undefined : carried(settings.transport ?? 'broadcast', data, slot, to, local.now());
+          if (posted === undefined) continue;
+          // A file watcher coalesces: one notice queued for a process stands for every change until it is read.
+          if ('readAtDelivery' in posted && deliveries.some((d) => d.to === to && d.incarnation === peer.incarnation && 'readAtDelivery' in d)) continue;
+          deliveries.push({ ...posted, to, incarnation: peer.incarnation, epoch });
         }
       },
       subscribe(listener) {
@@ -401,11 +407,14 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
       const window = windows[delivery!.to]!;
       if (window.closed || window.incarnation !== delivery!.incarnation) return;
       count('messages delivered');
-      const message = parseMessage(delivery!.data, local.now());
-      staleDelivery = delivery!.epoch !== epoch;
+      // A file notice is read as it goes out: about the store as it is now, never stale.
+      const read = 'readAtDelivery' in delivery! ? store.raw(delivery.readAtDelivery) : undefined;
+      const data = 'readAtDelivery' in delivery! ? fileNotice(delivery.readAtDelivery, isStoredSession(read) ? read : undefined) : delivery!.data;
+      const message = parseMessage(data, local.now());
+      staleDelivery = 'data' in delivery! && delivery.epoch !== epoch;
       if (message && !staleDelivery) window.maxSeen = Math.max(window.maxSeen, message.generation);
       try {
-        listeners.get(`${delivery!.to}:${delivery!.incarnation}`)?.(delivery!.data);
+        listeners.get(`${delivery!.to}:${delivery!.incarnation}`)?.(data);
       } finally {
         staleDelivery = false;
       }
