@@ -247,11 +247,14 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
 
     async setSession(tokenResponse) {
       if (lifetime.closed()) throw lifetime.closedError();
-      const tokens = parseTokenResponse(tokenResponse, clock.now());
+      const receivedAt = clock.now();
+      const tokens = parseTokenResponse(tokenResponse, receivedAt);
       const sessionId = sessionIds();
+      // `updatedAt` is when the tokens arrived, not when a slow store took them: a caller who asked
+      // in between must not take them for tokens issued since it asked (decide's `asked`).
       await writeOver(
         await view.read(),
-        (current) => ({ sessionKey, sessionId, generation: (current?.generation ?? 0) + 1, state: 'active', cause: 'signed-in', tokens, updatedAt: clock.now() }),
+        (current) => ({ sessionKey, sessionId, generation: (current?.generation ?? 0) + 1, state: 'active', cause: 'signed-in', tokens, updatedAt: receivedAt }),
         'signed-in',
       );
     },
