@@ -71,6 +71,13 @@ function makeWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) 
     /** Until every queued delivery and store operation has run: the fakes settle through microtasks only, which all run before the next macrotask. */
     settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
     expire: () => clock.advance(TTL * 1000 + 1),
+    /** Holds every refresh request at the provider until the returned function is called. */
+    holdRefreshes(): () => void {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      provider.onRequest(() => held);
+      return release;
+    },
     close: () => windows.forEach((w) => w.close()),
   };
 }
@@ -261,8 +268,7 @@ test.describe('look before you send (I2) and persist first (I3)', () => {
     await a.setSession(world.provider.signIn());
     await deaf.getAccessToken();
     world.expire();
-    let release!: () => void;
-    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const release = world.holdRefreshes();
     const winner = a.getAccessToken();
     await world.settle();
     expect(world.provider.stats.requests).toBe(1);
@@ -728,8 +734,7 @@ test.describe('expiry and sessions (I7, I8)', () => {
     const world = createWorld();
     const [a, b] = await world.signedIn({}, {});
     world.expire();
-    let release!: () => void;
-    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const release = world.holdRefreshes();
     const refreshing = a.getAccessToken();
     await world.settle();
     expect(world.provider.stats.requests).toBe(1);
@@ -766,8 +771,7 @@ test.describe('expiry and sessions (I7, I8)', () => {
     const world = createWorld();
     const [a, b] = await world.signedIn({}, {});
     world.expire();
-    let release!: () => void;
-    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const release = world.holdRefreshes();
     const refreshing = a.getAccessToken();
     await world.settle();
     expect(world.provider.stats.requests).toBe(1);
@@ -946,8 +950,7 @@ test.describe('lifecycle', () => {
     const world = createWorld();
     const [a] = await world.signedIn({});
     world.expire();
-    let release!: () => void;
-    world.provider.onRequest(() => new Promise<void>((resolve) => (release = resolve)));
+    const release = world.holdRefreshes();
     const controller = new AbortController();
     const impatient = a.getAccessToken({ signal: controller.signal });
     const patient = a.getAccessToken();
