@@ -26,7 +26,7 @@ export interface CoordinatorPorts {
   readonly random?: () => number;
   /**
    * A new session id for each sign-in: unique across every window and process of the store
-   * (the browser and Node entries draw 128 bits from Web Crypto). Default: drawn from `random`.
+   * (the browser and Node entries draw 128 bits from the platform's cryptographic random source). Default: drawn from `random`.
    */
   readonly sessionIds?: () => string;
 }
