@@ -140,18 +140,11 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
   const refresher = createRefresher({ settings, view, endpoint, clock, lifetime, probe, look, random, emit });
   const lockWait = createLockWait({ lock, name: herdName(sessionKey), timeoutMs: settings.lockTimeoutMs, clock, lifetime, view, look, emit });
 
-  async function obtain(asking: Need): Promise<string> {
-    let need = asking;
+  async function obtain(need: Need): Promise<string> {
     // A window that knows an active session learns of others' refreshes from their announcements,
     // so it goes straight to the lock queue (which it leaves on one). Reading the store here as well
     // would put a read per window in front of the refresher's at every expiry.
-    if (view.current()?.state !== 'active') {
-      const loaded = view.loaded();
-      const first = await view.read();
-      // A window that knew nothing when the caller asked: what its first read finds was there already,
-      // however the clock has moved since; only a later version counts as stored since the caller asked.
-      if (!loaded && need.asked) need = { ...need, asked: { ...versionOf(first), at: need.asked.at } };
-    }
+    if (view.current()?.state !== 'active') await view.read();
     // What the view holds, not the record read: an announcement that arrived during the read is newer.
     const decision = look('store', view.current(), need);
     if (decision.do === 'use') return decision.token;
