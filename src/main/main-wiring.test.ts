@@ -301,7 +301,7 @@ test('sign-in: a dedicated window on its own partition without preload; the inte
   const abandoned = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
   await settle();
   fake.windows.at(-1)!.close();
-  expect(await abandoned).toMatchObject({ ok: false, code: DesktopErrorCode.SIGN_IN_CANCELLED });
+  expect(await abandoned).toMatchObject({ ok: false, code: ErrorCode.SIGN_IN_CANCELLED });
 });
 
 test('a second launch focuses the most recently used window', async () => {

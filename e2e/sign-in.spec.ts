@@ -1,0 +1,148 @@
+/**
+ * The browser sign-in helpers (src/renderer/sign-in.ts) in Chromium against the embedded
+ * oidc-provider: its real login and consent pages, PKCE, state, and the code exchange.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test as base, expect, type Page } from '@playwright/test';
+import { build, preview } from 'vite';
+import { startOAuthServer, type OAuthServer } from '../dev/oauth-server.js';
+import type { SignInPageHandle } from './sign-in-page/main.js';
+
+declare global {
+  interface Window {
+    signInPage: SignInPageHandle;
+  }
+}
+
+const test = base.extend<{ oauth: OAuthServer; open: (query?: Record<string, string>) => Promise<Page> }, { origin: string }>({
+  origin: [
+    async ({}, use) => {
+      const outDir = mkdtempSync(join(tmpdir(), 'tokenherd-sign-in-page-'));
+      const config = { configFile: false as const, root: 'e2e/sign-in-page', logLevel: 'warn' as const, build: { outDir, emptyOutDir: true, target: 'es2022' } };
+      await build(config);
+      const server = await preview({ ...config, preview: { host: '127.0.0.1', port: 0 } });
+      const url = server.resolvedUrls?.local[0];
+      if (!url) throw new Error('the sign-in page preview server has no local URL');
+      await use(new URL(url).origin);
+      await server.close();
+      rmSync(outDir, { recursive: true, force: true });
+    },
+    { scope: 'worker' },
+  ],
+  oauth: async ({ origin }, use) => {
+    const server = await startOAuthServer({ redirectUris: [`${origin}/`], accessTokenTtlSeconds: 600 });
+    await use(server);
+    await server.close();
+  },
+  open: async ({ context, origin, oauth }, use) => {
+    await use(async (query = {}) => {
+      const page = await context.newPage();
+      await page.goto(`${origin}/?${new URLSearchParams({ issuer: oauth.issuer, client_id: oauth.clientId, ...query })}`);
+      await page.evaluate(() => window.signInPage.ready);
+      return page;
+    });
+  },
+});
+
+/** The embedded server's login page (any name and password) and its consent page. */
+async function logInAndConsent(page: Page): Promise<void> {
+  await page.locator('input[name="login"]').fill('octocat');
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('button[type="submit"]', { hasText: 'Continue' }).click();
+}
+
+const status = (page: Page) => page.evaluate(() => window.signInPage.ready.then(() => window.signInPage.coordinator.getState().status));
+
+test('redirect: login, consent, code exchange; the session reaches a second tab by the broadcast; the callback is redeemed once', async ({ open, origin, oauth }) => {
+  const [page, other] = [await open(), await open()];
+  expect(await status(other)).toBe('signed-out');
+  void page.evaluate(() => void window.signInPage.redirect());
+  await page.waitForURL((url) => url.origin === oauth.issuer);
+  let callback = '';
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame() && new URL(frame.url()).searchParams.has('code')) callback = frame.url();
+  });
+  await logInAndConsent(page);
+  await page.waitForURL((url) => url.origin === origin);
+  expect(await page.evaluate(() => window.signInPage.completed)).toEqual({ ok: true, value: true });
+  expect(new URL(page.url()).searchParams.has('code')).toBe(false);
+  expect(new URL(callback).searchParams.get('state')).not.toBeNull();
+
+  const token = await page.evaluate(() => window.signInPage.token());
+  expect(token.ok).toBe(true);
+  expect(await oauth.accessTokenValid(token.ok ? String(token.value) : '')).toBe(true);
+  // The other tab learns of the sign-in from the channel, with no reload, and uses the same token without a refresh.
+  await other.waitForFunction(() => window.signInPage.coordinator.getState().status === 'signed-in');
+  expect(await other.evaluate(() => window.signInPage.token())).toEqual(token);
+  expect(oauth.stats().refreshRequests).toBe(0);
+
+  // The state and verifier were taken once: the same callback again is refused and stores nothing new.
+  const generation = await page.evaluate(() => window.signInPage.coordinator.getState().generation);
+  await page.goto(callback);
+  expect(await page.evaluate(() => window.signInPage.completed)).toMatchObject({ ok: false, code: 'SIGN_IN_FAILED' });
+  expect(await page.evaluate(() => window.signInPage.coordinator.getState().generation)).toBe(generation);
+  expect(page.url()).not.toContain('code=');
+});
+
+test('redirect: a callback whose state is not the one this tab sent is refused before any code exchange', async ({ open, origin, oauth }) => {
+  const page = await open();
+  const tokenRequests: string[] = [];
+  page.on('request', (request) => {
+    if (request.url() === oauth.tokenEndpoint) tokenRequests.push(request.method());
+  });
+  // The provider gets another state than the one this tab sent: as if an attacker's authorization response came to this page (CSRF).
+  await page.route(
+    (url) => url.origin === oauth.issuer && url.pathname === '/auth',
+    (route) => {
+      const forged = new URL(route.request().url());
+      forged.searchParams.set('state', 'forged-state');
+      return route.continue({ url: forged.href });
+    },
+  );
+  void page.evaluate(() => void window.signInPage.redirect());
+  await page.waitForURL((url) => url.origin === oauth.issuer);
+  await logInAndConsent(page);
+  await page.waitForURL((url) => url.origin === origin);
+  expect(await page.evaluate(() => window.signInPage.completed)).toMatchObject({ ok: false, code: 'SIGN_IN_FAILED' });
+  expect(await status(page)).toBe('signed-out');
+  expect(page.url()).not.toContain('code=');
+  expect(tokenRequests).toEqual([]);
+});
+
+test('popup: the page stays, the popup signs in and is closed, every tab is signed in', async ({ open, context, oauth }) => {
+  const [page, other] = [await open(), await open()];
+  const before = page.url();
+  const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#popup')]);
+  await popup.waitForURL((url) => url.origin === oauth.issuer);
+  await logInAndConsent(popup);
+  expect(await page.evaluate(() => window.signInPage.popupResult())).toEqual({ ok: true });
+  await expect.poll(() => popup.isClosed()).toBe(true);
+  expect(page.url()).toBe(before);
+  expect(await status(page)).toBe('signed-in');
+  await other.waitForFunction(() => window.signInPage.coordinator.getState().status === 'signed-in');
+});
+
+test('popup: closing it is SIGN_IN_CANCELLED, and nothing is stored', async ({ open, context, oauth }) => {
+  const page = await open();
+  const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#popup')]);
+  await popup.waitForURL((url) => url.origin === oauth.issuer);
+  await popup.close();
+  expect(await page.evaluate(() => window.signInPage.popupResult())).toMatchObject({ ok: false, code: 'SIGN_IN_CANCELLED' });
+  expect(await status(page)).toBe('signed-out');
+});
+
+test('redirect with DPoP: the code exchange is bound to the session key, which the refreshes then prove', async ({ open, origin, oauth }) => {
+  const page = await open({ dpop: '1' });
+  void page.evaluate(() => void window.signInPage.redirect());
+  await page.waitForURL((url) => url.origin === oauth.issuer);
+  await logInAndConsent(page);
+  await page.waitForURL((url) => url.origin === origin);
+  expect(await page.evaluate(() => window.signInPage.completed)).toEqual({ ok: true, value: true });
+  expect(await page.evaluate(() => window.signInPage.coordinator.getAccessToken({ forceRefresh: true }).then(() => 'refreshed'))).toBe('refreshed');
+  // One key: the sign-in's token response and the refresh's were both bound to it.
+  expect(oauth.dpopStats().jkts).toHaveLength(1);
+  expect(oauth.stats().refreshSucceeded).toBe(1);
+});
