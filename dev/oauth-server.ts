@@ -18,7 +18,11 @@ export interface OAuthServerOptions {
   refreshTokenTtlSeconds?: number;
   /** Browser origins allowed to call the token and userinfo endpoints, besides the origins of `redirectUris`. */
   corsOrigins?: readonly string[];
-  /** Redirect URIs of the public PKCE client. Default `['http://127.0.0.1:5173/']`. */
+  /**
+   * Redirect URIs of the public PKCE client. Default `['http://127.0.0.1:5173/']`. A loopback one without
+   * a port (`http://127.0.0.1/callback`) makes it a native client, which may redirect there at any port
+   * (RFC 8252 §7.3): the desktop app's system-browser sign-in listens on a random one.
+   */
   redirectUris?: readonly string[];
   /**
    * What reuse of a consumed refresh token does. Both answer 400 `invalid_grant`.
@@ -163,6 +167,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: [...redirectUris],
+      application_type: redirectUris.some(isPortlessLoopback) ? 'native' : 'web',
       scope: SCOPE,
       ...(dpop === 'required' && { dpop_bound_access_tokens: true }),
     }],
@@ -383,6 +388,11 @@ async function thumbprint(publicKey: CryptoKey): Promise<string> {
 
 function hasTokenType(body: unknown, type: string): boolean {
   return typeof body === 'object' && body !== null && 'token_type' in body && body.token_type === type;
+}
+
+function isPortlessLoopback(uri: string): boolean {
+  const url = new URL(uri);
+  return url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.port === '';
 }
 
 function isInvalidGrant(body: unknown): boolean {

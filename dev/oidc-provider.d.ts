@@ -39,6 +39,8 @@ declare module 'oidc-provider' {
     scope: string;
     /** Token requests without a DPoP proof fail. */
     dpop_bound_access_tokens?: boolean;
+    /** `native`: a loopback redirect URI matches at any port (RFC 8252 §7.3). */
+    application_type?: 'web' | 'native';
   }
 
   export interface Configuration {

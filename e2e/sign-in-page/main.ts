@@ -11,6 +11,7 @@ import {
   isTokenHerdError,
   signInWithPopup,
   signInWithRedirect,
+  signInWithUserAgent,
   type SignInOptions,
 } from '../../src/renderer/index.js';
 
@@ -51,6 +52,21 @@ const handle = {
   redirect: () => outcome(signInWithRedirect(options)),
   popupResult: () => popupResult,
   token: () => outcome(coordinator.getAccessToken()),
+  /** As the desktop app window signs in: a port-less loopback redirect URI, the system browser opened by the main process. */
+  systemBrowser: () =>
+    outcome(
+      signInWithUserAgent({ ...options, redirectUri: 'http://127.0.0.1/tokenherd-desktop/callback' }, (url) => {
+        if (!window.tokenherdTestSystemBrowser) throw new Error('no system browser exposed');
+        return window.tokenherdTestSystemBrowser(url);
+      }),
+    ),
 };
+declare global {
+  interface Window {
+    /** e2e/sign-in-desktop.spec.ts: the main process's system-browser sign-in, run in the test process. */
+    tokenherdTestSystemBrowser?: (authorizationUrl: string) => Promise<string>;
+  }
+}
+
 export type SignInPageHandle = typeof handle;
 Object.assign(window, { signInPage: handle });
