@@ -7,7 +7,9 @@ import * as oauth from 'oauth4webapi';
 import Provider, { type KoaContext } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
+import { openFileAdapterStore } from './file-adapter.js';
 import { closeServer, listenOnLoopback } from './loopback.js';
+import { tokenRequestLog, type TokenRequestEntry } from './token-request-log.js';
 
 export interface OAuthServerOptions {
   /** Default 0: a random free port. */
@@ -42,6 +44,10 @@ export interface OAuthServerOptions {
   dpop?: 'off' | 'allowed' | 'required';
   /** Default false: whether every DPoP proof must carry a server nonce; `requireDpopNonce` switches it later. */
   dpopNonceRequired?: boolean;
+  /** Keeps grants, tokens and logins in this file, so they survive a restart on the same port. Default: memory only. */
+  grantsFile?: string;
+  /** Called after every token request: its grant, outcome and refresh-token generation. */
+  onTokenRequest?: (entry: TokenRequestEntry) => void;
 }
 
 export interface DpopStats {
@@ -159,8 +165,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   // Access tokens stay stored a day past their expiry (its third argument; they still expire at their
   // `exp`), so accessTokenValid can tell an expired token from one never issued or revoked.
   const store = new LRU({ maxSize: 100_000 });
+  const file = options.grantsFile === undefined ? undefined : openFileAdapterStore(options.grantsFile);
+  const retain = (model: string) => (model === 'AccessToken' ? DAY_SECONDS : 0);
   const provider = withoutDevInteractionsWarning(() => new Provider(issuer, {
-    adapter: (model) => new MemoryAdapter(model, store, model === 'AccessToken' ? DAY_SECONDS : 0),
+    adapter: (model) => (file ? file.adapter(model, retain(model)) : new MemoryAdapter(model, store, retain(model))),
     clients: [{
       client_id: CLIENT_ID,
       token_endpoint_auth_method: 'none',
@@ -240,6 +248,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     if (jkt !== undefined) dpopStats.jkts.add(jkt);
   });
 
+  if (options.onTokenRequest) provider.use(tokenRequestLog(provider, tokenPath, options.onTokenRequest));
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== tokenPath || !ctx.is('application/x-www-form-urlencoded')) {
       return next();

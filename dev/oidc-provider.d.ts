@@ -28,6 +28,12 @@ declare module 'oidc-provider' {
 
   export interface Adapter {
     find(id: string): Promise<unknown>;
+    upsert?(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void>;
+    findByUid?(uid: string): Promise<unknown>;
+    findByUserCode?(userCode: string): Promise<unknown>;
+    consume?(id: string): Promise<void>;
+    destroy?(id: string): Promise<void>;
+    revokeByGrantId?(grantId: string): Promise<void>;
   }
 
   export interface ClientMetadata {
@@ -73,6 +79,8 @@ declare module 'oidc-provider' {
   export interface RefreshToken {
     /** Epoch seconds at which the token was rotated; absent while it is unused. */
     readonly consumed?: number;
+    /** How many rotations led to this token: 0 for the one the code exchange issued. */
+    readonly rotations?: number;
     save(): Promise<string>;
   }
 
