@@ -12,11 +12,11 @@
  * `?relay=binding` the relay from `tokenherdTestRelay`; they run the main
  * process's real handlers in the test process.
  */
-import { valueOfIpcResult } from '../../src/desktop/bridge.js';
 import {
   relayedFetch,
   sealerFromBridge,
   serveTokenRequests,
+  userAgentFromBridge,
   type DesktopAppBridge,
   type IpcResult,
   type RelayedTokenRequest,
@@ -57,7 +57,7 @@ export function connectDesktop(params: URLSearchParams): DemoDesktop {
       sealer: sealerFromBridge(bridge),
       ...(params.get('relay') === '1' && { tokenEndpointFetch: relayedFetch(bridge) }),
       redirectUri: bridge.signInRedirectUri,
-      signIn: async (authorizationUrl) => valueOfIpcResult(await bridge.signIn(authorizationUrl)),
+      signIn: userAgentFromBridge(bridge),
       serve: (sessionKey, coordinator) => void serveTokenRequests(bridge, sessionKey, coordinator),
     };
   }

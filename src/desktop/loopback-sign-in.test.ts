@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { expect, test } from '@playwright/test';
 import { ErrorCode } from '../shared/errors.js';
-import { signInWithSystemBrowser, type SystemBrowserDeps } from './loopback-sign-in.js';
+import { signInWithSystemBrowser, userAgentFromBridge, type SystemBrowserDeps } from './loopback-sign-in.js';
 
 const REDIRECT = 'http://127.0.0.1/tokenherd-desktop/callback';
 
@@ -105,4 +105,17 @@ test('a system browser that cannot be opened is SIGN_IN_FAILED, and the listener
   );
   await expect(result).rejects.toMatchObject({ code: ErrorCode.SIGN_IN_FAILED, message: expect.stringContaining('no browser') });
   await expect(fetch(listening!)).rejects.toThrow();
+});
+
+test('the window side: the bridge\'s answer is the callback URL, or a TokenHerdError with the code the main process sent', async () => {
+  const asked: string[] = [];
+  const open = userAgentFromBridge({
+    signIn: async (url) => {
+      asked.push(url);
+      return url.includes('cancel') ? { ok: false, code: ErrorCode.SIGN_IN_CANCELLED, message: 'sign-in cancelled: given up' } : { ok: true, value: `${REDIRECT}?code=c&state=s` };
+    },
+  });
+  expect(await open(authorizationUrl())).toBe(`${REDIRECT}?code=c&state=s`);
+  await expect(open(authorizationUrl({ state: 'cancel' }))).rejects.toMatchObject({ name: 'TokenHerdError', code: ErrorCode.SIGN_IN_CANCELLED });
+  expect(asked).toEqual([authorizationUrl(), authorizationUrl({ state: 'cancel' })]);
 });

@@ -10,6 +10,8 @@
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-8.12 (no embedded user-agents)
  */
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
+import { valueOfIpcResult } from './bridge.js';
+import type { DesktopAppBridge } from './ipc-contract.js';
 
 /** What the listener reads of a request (Node's `IncomingMessage` is one). */
 export interface LoopbackRequest {
@@ -139,4 +141,14 @@ export async function signInWithSystemBrowser(deps: SystemBrowserDeps, options: 
     server.close();
     server.closeAllConnections();
   }
+}
+
+/**
+ * For the app window: the `open` of `signInWithUserAgent` (from `tokenherd`), which has the main
+ * process run `signInWithSystemBrowser` and resolves with the callback URL. With
+ * `redirectUri: bridge.signInRedirectUri`.
+ * @throws the main process's code (SIGN_IN_CANCELLED, SIGN_IN_FAILED, NOT_ALLOWED, ...) as a TokenHerdError (as rejections)
+ */
+export function userAgentFromBridge(bridge: Pick<DesktopAppBridge, 'signIn'>): (authorizationUrl: string) => Promise<string> {
+  return async (authorizationUrl) => valueOfIpcResult(await bridge.signIn(authorizationUrl));
 }

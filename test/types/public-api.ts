@@ -123,9 +123,11 @@ export type Checks = [
   // Every runtime export of each entry, exactly: a value added or removed fails here.
   Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'signInWithRedirect' | 'completeSignIn' | 'signInWithPopup' | 'signInWithUserAgent' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
   Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
-  Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'signInWithSystemBrowser' | 'ErrorCode' | 'DesktopErrorCode'>>,
+  Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'signInWithSystemBrowser' | 'userAgentFromBridge' | 'ErrorCode' | 'DesktopErrorCode'>>,
   Expect<Equal<Parameters<typeof Desktop.signInWithSystemBrowser>, [deps: Desktop.SystemBrowserDeps, options: Desktop.SystemBrowserSignInOptions]>>,
   Expect<Equal<ReturnType<typeof Desktop.signInWithSystemBrowser>, Promise<string>>>,
+  // What the window passes to signInWithUserAgent.
+  Expect<Equal<ReturnType<typeof Desktop.userAgentFromBridge>, Parameters<typeof App.signInWithUserAgent>[1]>>,
   Expect<Equal<keyof typeof Testing, 'createManualClock' | 'createMemoryChannelHub' | 'createMemoryLocks' | 'createMemoryProvider' | 'createMemoryStore'>>,
 ];
 
