@@ -61,6 +61,16 @@ test('redirect: a callback whose state is not the one this tab sent is refused b
   expect(tokenRequests).toEqual([]);
 });
 
+test('redirect: "Cancel" at the provider comes back as access_denied, which is SIGN_IN_CANCELLED; nothing is stored', async ({ open, origin, oauth }) => {
+  const page = await open();
+  void page.evaluate(() => void window.signInPage.redirect());
+  await page.waitForURL((url) => url.origin === oauth.issuer);
+  await page.getByText('[ Cancel ]').click();
+  await page.waitForURL((url) => url.origin === origin);
+  expect(await page.evaluate(() => window.signInPage.completed)).toMatchObject({ ok: false, code: 'SIGN_IN_CANCELLED' });
+  expect(await status(page)).toBe('signed-out');
+});
+
 test('popup: the page stays, the popup signs in and is closed, every tab is signed in', async ({ open, context, oauth }) => {
   const [page, other] = [await open(), await open()];
   const before = page.url();
