@@ -7,7 +7,9 @@ import * as oauth from 'oauth4webapi';
 import Provider, { type KoaContext } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
+import { openFileAdapterStore } from './file-adapter.js';
 import { closeServer, listenOnLoopback } from './loopback.js';
+import { tokenRequestLog, type TokenRequestEntry } from './token-request-log.js';
 
 export interface OAuthServerOptions {
   /** Default 0: a random free port. */
@@ -18,7 +20,11 @@ export interface OAuthServerOptions {
   refreshTokenTtlSeconds?: number;
   /** Browser origins allowed to call the token and userinfo endpoints, besides the origins of `redirectUris`. */
   corsOrigins?: readonly string[];
-  /** Redirect URIs of the public PKCE client. Default `['http://127.0.0.1:5173/']`. */
+  /**
+   * Redirect URIs of the public PKCE client. Default `['http://127.0.0.1:5173/']`. A loopback one without
+   * a port (`http://127.0.0.1/callback`) makes it a native client, which may redirect there at any port
+   * (RFC 8252 §7.3): the desktop app's system-browser sign-in listens on a random one.
+   */
   redirectUris?: readonly string[];
   /**
    * What reuse of a consumed refresh token does. Both answer 400 `invalid_grant`.
@@ -38,6 +44,10 @@ export interface OAuthServerOptions {
   dpop?: 'off' | 'allowed' | 'required';
   /** Default false: whether every DPoP proof must carry a server nonce; `requireDpopNonce` switches it later. */
   dpopNonceRequired?: boolean;
+  /** Keeps grants, tokens and logins in this file, so they survive a restart on the same port. Default: memory only. */
+  grantsFile?: string;
+  /** Called after every token request: its grant, outcome and refresh-token generation. */
+  onTokenRequest?: (entry: TokenRequestEntry) => void;
 }
 
 export interface DpopStats {
@@ -155,14 +165,17 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   // Access tokens stay stored a day past their expiry (its third argument; they still expire at their
   // `exp`), so accessTokenValid can tell an expired token from one never issued or revoked.
   const store = new LRU({ maxSize: 100_000 });
+  const file = options.grantsFile === undefined ? undefined : openFileAdapterStore(options.grantsFile);
+  const retain = (model: string) => (model === 'AccessToken' ? DAY_SECONDS : 0);
   const provider = withoutDevInteractionsWarning(() => new Provider(issuer, {
-    adapter: (model) => new MemoryAdapter(model, store, model === 'AccessToken' ? DAY_SECONDS : 0),
+    adapter: (model) => (file ? file.adapter(model, retain(model)) : new MemoryAdapter(model, store, retain(model))),
     clients: [{
       client_id: CLIENT_ID,
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: [...redirectUris],
+      application_type: redirectUris.some(isPortlessLoopback) ? 'native' : 'web',
       scope: SCOPE,
       ...(dpop === 'required' && { dpop_bound_access_tokens: true }),
     }],
@@ -235,6 +248,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     if (jkt !== undefined) dpopStats.jkts.add(jkt);
   });
 
+  if (options.onTokenRequest) provider.use(tokenRequestLog(provider, tokenPath, options.onTokenRequest));
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== tokenPath || !ctx.is('application/x-www-form-urlencoded')) {
       return next();
@@ -383,6 +397,11 @@ async function thumbprint(publicKey: CryptoKey): Promise<string> {
 
 function hasTokenType(body: unknown, type: string): boolean {
   return typeof body === 'object' && body !== null && 'token_type' in body && body.token_type === type;
+}
+
+function isPortlessLoopback(uri: string): boolean {
+  const url = new URL(uri);
+  return url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.port === '';
 }
 
 function isInvalidGrant(body: unknown): boolean {

@@ -28,6 +28,12 @@ declare module 'oidc-provider' {
 
   export interface Adapter {
     find(id: string): Promise<unknown>;
+    upsert?(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void>;
+    findByUid?(uid: string): Promise<unknown>;
+    findByUserCode?(userCode: string): Promise<unknown>;
+    consume?(id: string): Promise<void>;
+    destroy?(id: string): Promise<void>;
+    revokeByGrantId?(grantId: string): Promise<void>;
   }
 
   export interface ClientMetadata {
@@ -39,6 +45,8 @@ declare module 'oidc-provider' {
     scope: string;
     /** Token requests without a DPoP proof fail. */
     dpop_bound_access_tokens?: boolean;
+    /** `native`: a loopback redirect URI matches at any port (RFC 8252 §7.3). */
+    application_type?: 'web' | 'native';
   }
 
   export interface Configuration {
@@ -71,6 +79,8 @@ declare module 'oidc-provider' {
   export interface RefreshToken {
     /** Epoch seconds at which the token was rotated; absent while it is unused. */
     readonly consumed?: number;
+    /** How many rotations led to this token: 0 for the one the code exchange issued. */
+    readonly rotations?: number;
     save(): Promise<string>;
   }
 

@@ -59,7 +59,7 @@ process.once('SIGTERM', () => void stop());
 if (desktop && electron.ok) {
   await buildElectron({ pages: false });
   const main = fileURLToPath(new URL('../dist/electron/main.cjs', import.meta.url));
-  console.log(`Desktop app: two windows (File > New Window for more; View > Embedded View shows ${embeddedOrigin}/). Sign in with any name and password.`);
+  console.log(`Desktop app: two windows (File > New Window for more; View > Embedded View shows ${embeddedOrigin}/). Sign-in opens your system browser: any name and password.`);
   // Chromium refuses to run as root with its sandbox on (containers, CI machines).
   const app = spawn(electron.path, [main, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])], {
     stdio: 'inherit',

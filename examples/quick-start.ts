@@ -1,11 +1,17 @@
 import { createTokenCoordinator, isTokenHerdError } from 'tokenherd';
+import { relayedFetch, type DesktopAppBridge } from 'tokenherd/desktop';
 
-// One coordinator per provider account, in every window of the app.
+declare const desktop: DesktopAppBridge; // window.tokenherdDesktop, exposed by the app's preload
+
+// One coordinator per provider account, in every window of the desktop app. GitHub's token endpoint
+// sends no CORS headers: the main process sends the refresh for the window and adds the client secret.
 const github = createTokenCoordinator({
   sessionKey: 'github:octocat',
   issuer: 'https://github.com',
   tokenEndpoint: 'https://github.com/login/oauth/access_token',
-  client: { client_id: 'Iv1.0123456789abcdef' },
+  tokenEndpointFetch: relayedFetch(desktop),
+  client: { client_id: 'Iv1.0123456789abcdef', token_endpoint_auth_method: 'none' },
+  profile: 'github',
   refreshLeewaySeconds: 60,
 });
 
@@ -14,7 +20,8 @@ github.subscribe((event) => {
   if (event.type === 'refresh-failed') console.warn(`refresh failed: ${event.code} ${event.reason}`);
 });
 
-// After your sign-in flow: store the token response; every window picks it up.
+// After your sign-in flow (GitHub's code exchange needs the client secret too: the main process's
+// job): store the token response; every window picks it up.
 export async function onSignedIn(tokenResponse: unknown): Promise<void> {
   await github.setSession(tokenResponse);
 }

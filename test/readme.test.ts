@@ -14,11 +14,10 @@ function documentedCodes(text: string, from: string, to: string): string[] {
   return [...text.slice(start, end).matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!).sort();
 }
 
-test('the README usage example is examples/quick-start.ts, which the type-level test compiles', () => {
-  const marker = '<!-- example: examples/quick-start.ts';
-  const start = readme.indexOf('```ts\n', readme.indexOf(marker)) + '```ts\n'.length;
-  const example = readme.slice(start, readme.indexOf('```\n', start));
-  expect(example).toBe(readFileSync(new URL('../examples/quick-start.ts', import.meta.url), 'utf8'));
+test('every README example marked with its file is that file: the quick start (type-checked), the page of "Try it in your own app" (run in Chromium)', () => {
+  const examples = [...readme.matchAll(/<!-- example: (\S+) [^\n]*-->\n```\w+\n([\s\S]*?)```\n/g)].map((m) => ({ file: m[1]!, text: m[2]! }));
+  expect(examples.map((e) => e.file).sort()).toEqual(['examples/quick-start.ts', 'examples/try-it/index.html', 'examples/try-it/main.ts']);
+  for (const { file, text } of examples) expect(text, file).toBe(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'));
 });
 
 test('the README documents every core error code and no other; docs/electron.md every desktop code and no other', () => {

@@ -3,13 +3,15 @@ import * as oauth from 'oauth4webapi';
 import { answerTokenQuery } from '../../src/desktop/bridge.js';
 import {
   DEFAULT_DATABASE_NAME,
+  completeSignIn,
   createDpop,
   createTokenCoordinator,
   isTokenHerdError,
-  retryOnNonceChallenge,
+  signInWithRedirect,
+  signInWithUserAgent,
+  type SignInOptions,
   type TokenHerdEvent,
 } from '../../src/renderer/index.js';
-import { authorizationRequest } from '../authorization-request.js';
 import { connectDesktop } from './desktop.js';
 
 /**
@@ -17,9 +19,11 @@ import { connectDesktop } from './desktop.js';
  * VITE_ variables. The browser tests open this same page with their own
  * server's issuer in the query.
  */
-const SIGN_IN_KEY = 'tokenherd-demo:sign-in';
-const pending = JSON.parse(sessionStorage.getItem(SIGN_IN_KEY) ?? 'null') as { verifier: string; state: string; returnTo: string } | null;
-const params = new URLSearchParams(pending && new URL(location.href).searchParams.has('state') ? new URL(pending.returnTo).search : location.search);
+// A sign-in's callback comes back without the query: it waits in sessionStorage meanwhile.
+const QUERY_KEY = 'tokenherd-demo:query';
+const returning = new URL(location.href).searchParams.has('state') ? sessionStorage.getItem(QUERY_KEY) : null;
+sessionStorage.removeItem(QUERY_KEY);
+const params = new URLSearchParams(returning ?? location.search);
 const issuer = params.get('issuer') ?? import.meta.env['VITE_TOKENHERD_ISSUER'] ?? 'http://127.0.0.1:9400';
 const clientId = params.get('client_id') ?? 'tokenherd-dev';
 const sessionKey = params.get('session') ?? 'demo';
@@ -60,8 +64,17 @@ const coordinator = createTokenCoordinator({
     ['retry_base', 'baseDelayMs'],
   ]),
 });
-const client: oauth.Client = { client_id: clientId };
-const redirectUri = desktop.redirectUri ?? `${location.origin}/`;
+const signInOptions: SignInOptions = {
+  coordinator,
+  issuer,
+  clientId,
+  // The desktop app's is a loopback URI without a port: the main process listens at a random one.
+  redirectUri: desktop.redirectUri ?? `${location.origin}/`,
+  // oidc-provider issues a refresh token only after consent.
+  parameters: { prompt: 'consent' },
+  allowInsecureRequests: new URL(issuer).protocol === 'http:',
+  ...(dpop && { dpop }),
+};
 let server: Promise<oauth.AuthorizationServer> | undefined;
 const discover = (): Promise<oauth.AuthorizationServer> =>
   (server ??= oauth
@@ -107,47 +120,15 @@ async function callApi(): Promise<void> {
 }
 
 async function signIn(): Promise<void> {
-  const as = await discover();
-  const { url, verifier, state } = await authorizationRequest(as.authorization_endpoint ?? `${issuer}/auth`, clientId, redirectUri);
-  if (desktop.signIn) {
-    // Electron: the provider's pages open in the dedicated sign-in window, never in this one.
-    await exchangeCode(as, await desktop.signIn(url.href), verifier, state);
-    return;
-  }
-  sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ verifier, state, returnTo: location.href }));
-  location.assign(url);
-}
-
-async function exchangeCode(as: oauth.AuthorizationServer, callbackUrl: URL, verifier: string, state: string): Promise<void> {
-  const callback = oauth.validateAuthResponse(as, client, callbackUrl, state);
-  const exchange = async (options = {}) =>
-    oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, redirectUri, verifier, {
-        [oauth.allowInsecureRequests]: true,
-        ...options,
-      }),
-    );
-  if (dpop) {
-    // A new key for a new sign-in, stored with the session under the refresh lock; a nonce challenge costs one retry.
-    await dpop.signIn((proofs) => retryOnNonceChallenge(() => exchange(proofs)), (response) => coordinator.setSession(response));
-    return;
-  }
-  await coordinator.setSession(await exchange());
-}
-
-/** The authorization server redirected back with a code: exchange it and store the session for every window. */
-async function completeSignIn(): Promise<void> {
-  if (!pending || !new URL(location.href).searchParams.has('state')) return;
-  sessionStorage.removeItem(SIGN_IN_KEY);
-  await exchangeCode(await discover(), new URL(location.href), pending.verifier, pending.state);
-  history.replaceState(null, '', pending.returnTo);
+  // Electron: the main process opens the system browser and hands back the callback.
+  if (desktop.signIn) return signInWithUserAgent(signInOptions, desktop.signIn);
+  sessionStorage.setItem(QUERY_KEY, location.search);
+  return signInWithRedirect(signInOptions);
 }
 
 $('window-id').textContent = `window ${windowId}${desktop.shell === 'electron' ? ' (desktop)' : ''}`;
 desktop.serve(sessionKey, coordinator);
-$('sign-in').addEventListener('click', () => void signIn());
+$('sign-in').addEventListener('click', () => void signIn().catch((error: unknown) => log(`sign-in: ${String(error)}`)));
 $('sign-out').addEventListener('click', () => void coordinator.signOut());
 $('call').addEventListener('click', () => void callApi());
 $('open').addEventListener('click', () => window.open(location.href, '_blank'));
@@ -177,7 +158,8 @@ async function api() {
 
 const handle = {
   // A store that cannot be read leaves the state `unknown`; the next call reports why.
-  ready: completeSignIn()
+  ready: completeSignIn(signInOptions)
+    .catch((error: unknown) => log(`sign-in: ${String(error)}`))
     .then(() => coordinator.reload().catch(() => undefined))
     .then(render),
   windowId,

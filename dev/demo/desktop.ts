@@ -1,6 +1,6 @@
 /**
  * The demo window inside the Electron shell: refresh tokens sealed by the OS
- * keychain, sign-in in the dedicated sign-in window, and token requests of the
+ * keychain, sign-in in the system browser, and token requests of the
  * main process's broker answered from this window's coordinator. In a plain
  * browser the bridge is absent and the demo works as before.
  *
@@ -12,11 +12,11 @@
  * `?relay=binding` the relay from `tokenherdTestRelay`; they run the main
  * process's real handlers in the test process.
  */
-import { valueOfIpcResult } from '../../src/desktop/bridge.js';
 import {
   relayedFetch,
   sealerFromBridge,
   serveTokenRequests,
+  userAgentFromBridge,
   type DesktopAppBridge,
   type IpcResult,
   type RelayedTokenRequest,
@@ -42,8 +42,8 @@ export interface DemoDesktop {
   readonly tokenEndpointFetch?: typeof fetch;
   /** The redirect URI to send to the provider; the browser demo uses its own origin. */
   readonly redirectUri?: string;
-  /** Sign-in in the dedicated window; resolves with the callback URL. Absent in a browser (it navigates instead). */
-  readonly signIn?: (authorizationUrl: string) => Promise<URL>;
+  /** Sign-in in the system browser, opened by the main process; resolves with the callback URL. Absent in a browser (it navigates instead). */
+  readonly signIn?: (authorizationUrl: string) => Promise<string>;
   /** Lets the main process's broker ask this window for tokens of `coordinator`'s session. */
   serve(sessionKey: string, coordinator: TokenCoordinator): void;
 }
@@ -57,7 +57,7 @@ export function connectDesktop(params: URLSearchParams): DemoDesktop {
       sealer: sealerFromBridge(bridge),
       ...(params.get('relay') === '1' && { tokenEndpointFetch: relayedFetch(bridge) }),
       redirectUri: bridge.signInRedirectUri,
-      signIn: async (authorizationUrl) => new URL(valueOfIpcResult(await bridge.signIn(authorizationUrl))),
+      signIn: userAgentFromBridge(bridge),
       serve: (sessionKey, coordinator) => void serveTokenRequests(bridge, sessionKey, coordinator),
     };
   }

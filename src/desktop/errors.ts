@@ -22,8 +22,6 @@ export const DesktopErrorCode = {
   UNKNOWN_PROVIDER: 'UNKNOWN_PROVIDER',
   /** No app window answered the main process's token request in time (transient). */
   BROKER_TIMEOUT: 'BROKER_TIMEOUT',
-  /** The sign-in window was closed before the provider redirected back. */
-  SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
   /** A main-process handler failed unexpectedly; the detail stays in the main process's log. */
   INTERNAL: 'INTERNAL',
 } as const;

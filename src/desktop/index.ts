@@ -19,3 +19,13 @@ export type {
 export { ErrorCode } from '../shared/errors.js';
 export { DesktopErrorCode, type IpcErrorCode } from './errors.js';
 export type { Sealer } from '../oauth/sealed-store.js';
+// The main process's side of the sign-in: the system browser and a loopback redirect (RFC 8252), Electron's and Node's objects passed in.
+export {
+  signInWithSystemBrowser,
+  userAgentFromBridge,
+  type LoopbackRequest,
+  type LoopbackResponse,
+  type LoopbackServer,
+  type SystemBrowserDeps,
+  type SystemBrowserSignInOptions,
+} from './loopback-sign-in.js';

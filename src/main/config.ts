@@ -25,6 +25,8 @@ export interface DesktopConfig {
   /** App windows opened at launch. */
   readonly initialWindows: number;
   readonly signInRedirect: string;
+  /** TOKENHERD_SIGN_IN_WINDOW=1: sign-in in the embedded sign-in window (RFC 8252 §8.12 advises against it), not the system browser. */
+  readonly signInWindow: boolean;
   readonly broker: BrokerConfig;
   /** Set by TOKENHERD_TOKEN_ENDPOINT: app windows refresh through the main process (see token-relay.ts). */
   readonly tokenRelay?: TokenRelayConfig;
@@ -76,7 +78,11 @@ export function readDesktopConfig(env: Env): DesktopConfig {
   if (!Number.isInteger(windows) || windows < 0 || windows > 16) fail('TOKENHERD_WINDOWS must be a whole number from 0 to 16');
 
   const signInRedirect = env['TOKENHERD_SIGN_IN_REDIRECT'] ?? DEFAULT_SIGN_IN_REDIRECT;
-  webOrigin('TOKENHERD_SIGN_IN_REDIRECT', signInRedirect);
+  const signInRedirectUrl = webOrigin('TOKENHERD_SIGN_IN_REDIRECT', signInRedirect);
+  const signInWindow = env['TOKENHERD_SIGN_IN_WINDOW'] === '1';
+  if (!signInWindow && (signInRedirectUrl.protocol !== 'http:' || signInRedirectUrl.hostname !== '127.0.0.1' || signInRedirectUrl.port !== '')) {
+    fail('TOKENHERD_SIGN_IN_REDIRECT must be http://127.0.0.1/<path> without a port: the system-browser sign-in listens there at a random port');
+  }
 
   const embedded = env['TOKENHERD_EMBEDDED_URL'];
   const embeddedUrl = embedded === undefined || embedded === '' ? undefined : webOrigin('TOKENHERD_EMBEDDED_URL', embedded).href;
@@ -126,6 +132,7 @@ export function readDesktopConfig(env: Env): DesktopConfig {
     ...(devServerUrl !== undefined && { devServerUrl }),
     initialWindows: windows,
     signInRedirect,
+    signInWindow,
     broker,
     ...(tokenRelay !== undefined && { tokenRelay }),
     ...(embeddedUrl !== undefined && { embeddedUrl }),

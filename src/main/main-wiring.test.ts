@@ -275,9 +275,35 @@ test('an embedded view: its own partition and preload; its requests get the head
   expect(host.contentView.children).not.toContain(view);
 });
 
-test('sign-in: a dedicated window on its own partition without preload; the intercepted redirect completes the call', async () => {
+test('sign-in: the system browser opens the request with a loopback port; its one answer completes the call; a closed window gives up', async () => {
   const fake = createFakeElectron();
   await launch(fake, { TOKENHERD_WINDOWS: '1' });
+  expect(logs.filter((line) => line.includes('8252'))).toEqual([]);
+  const app = fake.windows[0]!.webContents;
+  const redirect = 'http://127.0.0.1/tokenherd-desktop/callback';
+  const url = `${ISSUER}/auth?${new URLSearchParams({ client_id: 'c', redirect_uri: redirect, state: 's', code_challenge: 'x', code_challenge_method: 'S256' })}`;
+  expect(await invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url.replace(ISSUER, 'https://evil.example') })).toMatchObject({
+    code: DesktopErrorCode.NOT_ALLOWED,
+  });
+  const windows = fake.windows.length;
+  const result = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
+  await expect.poll(() => fake.shell.opened.length).toBe(1);
+  expect(fake.windows.length).toBe(windows); // no window of the app shows the provider's pages
+  const listening = new URL(new URL(fake.shell.opened[0]!).searchParams.get('redirect_uri')!);
+  expect([listening.hostname, listening.pathname, Number(listening.port) > 0]).toEqual(['127.0.0.1', '/tokenherd-desktop/callback', true]);
+  expect((await fetch(`${listening.href}?code=abc&state=s`)).status).toBe(200);
+  expect(await result).toEqual({ ok: true, value: { callbackUrl: `${listening.href}?code=abc&state=s` } });
+
+  const abandoned = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
+  await expect.poll(() => fake.shell.opened.length).toBe(2);
+  app.close();
+  expect(await abandoned).toMatchObject({ ok: false, code: ErrorCode.SIGN_IN_CANCELLED });
+});
+
+test('sign-in with TOKENHERD_SIGN_IN_WINDOW=1: a dedicated window on its own partition without preload, with the RFC 8252 warning; the intercepted redirect completes the call', async () => {
+  const fake = createFakeElectron();
+  await launch(fake, { TOKENHERD_WINDOWS: '1', TOKENHERD_SIGN_IN_WINDOW: '1' });
+  expect(logs.filter((line) => line.includes('RFC 8252 §8.12'))).toHaveLength(1);
   const app = fake.windows[0]!.webContents;
   const redirect = 'http://127.0.0.1/tokenherd-desktop/callback';
   const url = `${ISSUER}/auth?${new URLSearchParams({ client_id: 'c', redirect_uri: redirect, state: 's' })}`;
@@ -301,7 +327,7 @@ test('sign-in: a dedicated window on its own partition without preload; the inte
   const abandoned = invoke(fake, app, 'tokenherd:sign-in', { authorizationUrl: url });
   await settle();
   fake.windows.at(-1)!.close();
-  expect(await abandoned).toMatchObject({ ok: false, code: DesktopErrorCode.SIGN_IN_CANCELLED });
+  expect(await abandoned).toMatchObject({ ok: false, code: ErrorCode.SIGN_IN_CANCELLED });
 });
 
 test('a second launch focuses the most recently used window', async () => {

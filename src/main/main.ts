@@ -2,9 +2,8 @@
  * The reference desktop app's main process: the only file that imports
  * Electron at runtime. It wires Electron objects to the small modules next to
  * it, whose decisions are tested in Node:
- * config.ts, trust.ts, ipc.ts, sealing.ts, broker.ts, renderer-token-source.ts,
- * token-relay.ts, navigation.ts, csp.ts, app-protocol.ts, sign-in.ts, single-instance.ts,
- * sessions.ts, menu.ts, sign-in-window.ts.
+ * config.ts, trust.ts, ipc.ts, sealing.ts, broker.ts, renderer-token-source.ts, token-relay.ts,
+ * navigation.ts, csp.ts, app-protocol.ts, sign-in.ts, single-instance.ts, sessions.ts, menu.ts, sign-in-window.ts.
  */
 import { join } from 'node:path';
 import {
@@ -18,6 +17,7 @@ import {
   session,
   shell,
   type IpcMainInvokeEvent,
+  type WebContents,
 } from 'electron';
 import { ARG_ROLE, ARG_SIGN_IN_REDIRECT } from '../desktop/ipc-contract.js';
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES } from './app-protocol.js';
@@ -30,11 +30,11 @@ import { createRendererTokenSource, planBackgroundWindow } from './renderer-toke
 import { createMainSealer } from './sealing.js';
 import { applicationMenu } from './menu.js';
 import { EMBEDDED_PARTITION, installSessions } from './sessions.js';
+import { systemBrowserSignIn } from './sign-in.js';
 import { createSignInWindows } from './sign-in-window.js';
 import { focusForSecondInstance } from './single-instance.js';
 import { createTokenRelay } from './token-relay.js';
 import { createTrustRegistry } from './trust.js';
-
 
 const log = (...args: unknown[]): void => console.warn('[tokenherd]', ...args);
 
@@ -212,6 +212,9 @@ function start(): void {
   }
 
   const signInWindows = createSignInWindows({ BrowserWindow, config, policies });
+  const signIn = config.signInWindow
+    ? (url: string, sender: WebContents) => signInWindows.signIn(url, BrowserWindow.fromWebContents(sender) ?? undefined)
+    : systemBrowserSignIn((url) => shell.openExternal(url), config);
 
   function registerIpc(): void {
     const appOnly = (event: IpcMainInvokeEvent): boolean => trust.isAppSender(event);
@@ -221,9 +224,7 @@ function start(): void {
     handleIpc(ipcMain, 'tokenherd:sign-in', {
       trust: appOnly,
       onProblem,
-      handle: async ({ authorizationUrl }, event) => ({
-        callbackUrl: await signInWindows.signIn(authorizationUrl, BrowserWindow.fromWebContents(event.sender) ?? undefined),
-      }),
+      handle: async ({ authorizationUrl }, event) => ({ callbackUrl: await signIn(authorizationUrl, event.sender) }),
     });
     handleIpc(ipcMain, 'tokenherd:broker-ready', {
       trust: appOnly,
@@ -275,6 +276,7 @@ function start(): void {
         }),
       ),
     );
+    if (config.signInWindow) log('TOKENHERD_SIGN_IN_WINDOW=1: sign-in in an embedded window, which RFC 8252 §8.12 says native apps must not use; some providers refuse it');
     const status = sealer.status();
     log(status.available ? `refresh tokens are sealed at rest (${status.backend})` : `refresh tokens are NOT sealed at rest: ${status.reason}`);
     for (let i = 0; i < config.initialWindows; i++) openAppWindow('window');

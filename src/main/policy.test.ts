@@ -170,6 +170,10 @@ test.describe('configuration', () => {
     expect(() => readDesktopConfig({ TOKENHERD_WINDOWS: '-1' })).toThrow(/TOKENHERD_WINDOWS/);
     expect(() => readDesktopConfig({ TOKENHERD_TOKEN_ENDPOINT: 'http://github.com/login/oauth/access_token' })).toThrow(/TOKENHERD_TOKEN_ENDPOINT/);
     expect(() => readDesktopConfig({ TOKENHERD_CLIENT_SECRET: 'secret' })).toThrow(/needs TOKENHERD_TOKEN_ENDPOINT/);
+    // The system-browser sign-in listens on 127.0.0.1 at a port of its own choosing; the opt-in sign-in window only intercepts.
+    expect(() => readDesktopConfig({ TOKENHERD_SIGN_IN_REDIRECT: 'http://127.0.0.1:8000/callback' })).toThrow(/without a port/);
+    expect(() => readDesktopConfig({ TOKENHERD_SIGN_IN_REDIRECT: 'http://localhost/callback' })).toThrow(/TOKENHERD_SIGN_IN_REDIRECT/);
+    expect(readDesktopConfig({ TOKENHERD_SIGN_IN_REDIRECT: 'http://localhost/callback', TOKENHERD_SIGN_IN_WINDOW: '1' }).signInWindow).toBe(true);
   });
   test('a token endpoint to relay to: the main process keeps the secret, the pages are told to relay', () => {
     const config = readDesktopConfig({

@@ -1,6 +1,5 @@
 import type { BrowserWindow } from 'electron';
-import { DesktopErrorCode } from '../desktop/errors.js';
-import { TokenHerdError } from '../shared/errors.js';
+import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import type { DesktopConfig } from './config.js';
 import { decideViewWindowOpen, type WindowPolicy } from './navigation.js';
 import { originOf } from './origins.js';
@@ -53,7 +52,7 @@ export function createSignInWindows(deps: {
         });
         win.on('closed', () => {
           policies.delete(id);
-          if (pending.delete(id)) reject(new TokenHerdError(DesktopErrorCode.SIGN_IN_CANCELLED, 'the sign-in window was closed'));
+          if (pending.delete(id)) reject(new TokenHerdError(ErrorCode.SIGN_IN_CANCELLED, 'the sign-in window was closed'));
         });
         void win.loadURL(url.href);
       });

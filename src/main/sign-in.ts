@@ -1,21 +1,23 @@
 /**
- * Sign-in happens in a dedicated window (its own in-memory partition, no
- * preload, sandboxed) showing the provider's own pages; the app never embeds
- * them. The provider's redirect to `redirectUri` is intercepted before it
- * leaves the machine, and its URL (code and state) handed to the app window,
- * which exchanges the code with PKCE as a browser app would.
+ * Sign-in in the system browser (RFC 8252 §8.12: native apps use an external user-agent):
+ * the app window builds the authorization request (PKCE, state, the loopback redirect URI
+ * without a port), the main process checks it, listens on 127.0.0.1 at a random port
+ * (`signInWithSystemBrowser`), opens the browser with `shell.openExternal`, and hands the
+ * callback URL back to the window, which redeems the code with its verifier.
  *
- * This window is an embedded user-agent in the sense of RFC 8252 §8.12, which
- * says native apps MUST NOT use one for authorization requests (the app could
- * read what the user types; some providers refuse such windows). See docs/electron.md,
- * "Known limits".
- * @see RFC 8252 §8.12 (embedded user-agents), RFC 7636 (PKCE)
+ * The older dedicated sign-in window (sign-in-window.ts) is an embedded user-agent, which
+ * §8.12 says native apps MUST NOT use (the app could read what the user types; some
+ * providers refuse such windows); it runs only with TOKENHERD_SIGN_IN_WINDOW=1.
+ * @see RFC 8252 §7.3 (loopback redirect), §8.12 (embedded user-agents), RFC 7636 (PKCE)
  */
+import { createServer } from 'node:http';
+import { signInWithSystemBrowser } from '../desktop/loopback-sign-in.js';
 import { TokenHerdError } from '../shared/errors.js';
 import { DesktopErrorCode } from '../desktop/errors.js';
 
 /**
- * Default redirect URI: loopback, no port; nothing listens there, the sign-in window intercepts it.
+ * Default redirect URI: loopback, no port; the system-browser sign-in listens on it at a random
+ * port for one answer (the opt-in sign-in window intercepts it instead).
  * @see RFC 8252 §7.3 (loopback redirect URIs), §8.3 (`127.0.0.1` rather than `localhost`)
  */
 export const DEFAULT_SIGN_IN_REDIRECT = 'http://127.0.0.1/tokenherd-desktop/callback';
@@ -46,4 +48,32 @@ export function matchRedirect(url: string, redirectUri: string): string | undefi
   const expected = URL.parse(redirectUri);
   if (!candidate || !expected) return undefined;
   return candidate.origin === expected.origin && candidate.pathname === expected.pathname ? candidate.href : undefined;
+}
+
+/** What a sign-in waits on: the window that asked; its end gives the sign-in up. */
+interface Asker {
+  once(event: 'destroyed', listener: () => void): unknown;
+  removeListener(event: 'destroyed', listener: () => void): unknown;
+}
+
+/**
+ * The `tokenherd:sign-in` handler of the system-browser sign-in, with Electron's `openExternal`
+ * passed in: the request is checked as for the sign-in window, then `signInWithSystemBrowser` runs
+ * it; SIGN_IN_CANCELLED when the window that asked is closed first or no answer comes in 5 minutes.
+ */
+export function systemBrowserSignIn(
+  openExternal: (url: string) => Promise<void>,
+  config: { readonly issuerOrigin: string; readonly signInRedirect: string },
+): (authorizationUrl: string, asker: Asker) => Promise<string> {
+  return async (authorizationUrl, asker) => {
+    checkAuthorizationUrl(authorizationUrl, config.issuerOrigin, config.signInRedirect);
+    const gone = new AbortController();
+    const abort = () => gone.abort();
+    asker.once('destroyed', abort);
+    try {
+      return await signInWithSystemBrowser({ openExternal, createServer }, { authorizationUrl, signal: gone.signal });
+    } finally {
+      asker.removeListener('destroyed', abort);
+    }
+  };
 }

@@ -142,3 +142,5 @@ export { createDpop, type Dpop, type DpopOptions } from './dpop.js';
 export { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 export type { DpopProofSource, DpopRequestOptions } from '../oauth/token-endpoint.js';
 export type { StoredDpopKey } from './dpop-key-store.js';
+// The authorization code + PKCE sign-in, by redirect, popup or an app-opened user agent; DPoP binding is a parameter.
+export { completeSignIn, signInWithPopup, signInWithRedirect, signInWithUserAgent, type DpopSignIn, type SignInOptions } from './sign-in.js';

@@ -39,6 +39,12 @@ export const ErrorCode = {
   SEALING_UNAVAILABLE: 'SEALING_UNAVAILABLE',
   /** The keychain could not decrypt the value: sealed under another key (another user or machine). */
   UNSEAL_FAILED: 'UNSEAL_FAILED',
+
+  // The sign-in helpers' (src/renderer/sign-in.ts, the desktop app's system-browser sign-in).
+  /** The user gave up: closed the sign-in popup or window, refused at the provider (`access_denied`), or let the sign-in time out. Nothing is stored. */
+  SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
+  /** A sign-in failed: discovery, a callback whose state matches no sign-in in progress, an error from the provider, or the code exchange. Nothing is stored. */
+  SIGN_IN_FAILED: 'SIGN_IN_FAILED',
 } as const;
 
 /** One of the stable codes above. */

@@ -4,12 +4,15 @@
  * surface (CHANGELOG.md) is exported again. Nothing here runs. The Node entry's
  * test is node-api.ts, compiled against the packed tarball without pg or @types/pg.
  */
+import type { completeSignIn, signInWithPopup, signInWithRedirect, signInWithUserAgent } from 'tokenherd';
 import {
   DEFAULT_DATABASE_NAME,
   createDpop,
   createTokenCoordinator,
   isTokenHerdError,
   retryOnNonceChallenge,
+  type DpopSignIn,
+  type SignInOptions,
   type Dpop,
   type DpopRequestOptions,
   type CoordinatorState,
@@ -72,12 +75,14 @@ export type Checks = [
       | 'STORE_CORRUPT'
       | 'CLOSED'
       | 'CANNOT_REFRESH'
+      | 'SIGN_IN_CANCELLED'
+      | 'SIGN_IN_FAILED'
     >
   >,
   Expect<
     Equal<
       DesktopErrorCode,
-      'UNTRUSTED_SENDER' | 'INVALID_PAYLOAD' | 'INVALID_RESPONSE' | 'NOT_ALLOWED' | 'UNKNOWN_PROVIDER' | 'BROKER_TIMEOUT' | 'SIGN_IN_CANCELLED' | 'INTERNAL'
+      'UNTRUSTED_SENDER' | 'INVALID_PAYLOAD' | 'INVALID_RESPONSE' | 'NOT_ALLOWED' | 'UNKNOWN_PROVIDER' | 'BROKER_TIMEOUT' | 'INTERNAL'
     >
   >,
   Expect<Equal<TokenHerdEvent['type'], 'session-changed' | 'leeway-exceeds-lifetime' | 'lock-acquired' | 'lock-released' | 'refresh-started' | 'refresh-succeeded' | 'refresh-failed'>>,
@@ -103,6 +108,13 @@ export type Checks = [
   Expect<Equal<TokenCoordinatorOptions['sealer'], Sealer | undefined>>,
   Expect<Equal<Parameters<typeof createDpop>[0]['databaseName'], string>>,
   Expect<Equal<typeof DEFAULT_DATABASE_NAME, 'tokenherd'>>,
+  // The sign-in helpers: one options object for all; DPoP binding by a parameter that a `Dpop` satisfies.
+  Expect<Equal<Parameters<typeof signInWithRedirect>, [options: SignInOptions]>>,
+  Expect<Equal<ReturnType<typeof completeSignIn>, Promise<boolean>>>,
+  Expect<Equal<Parameters<typeof signInWithUserAgent>, [options: SignInOptions, open: (authorizationUrl: string) => Promise<string>]>>,
+  Expect<Equal<ReturnType<typeof signInWithPopup>, Promise<void>>>,
+  Expect<Dpop extends DpopSignIn ? true : false>,
+  Expect<TokenCoordinator extends SignInOptions['coordinator'] ? true : false>,
   // An adapter's records: what a store reads back is checked with the core's validator.
   Expect<Equal<Parameters<SessionStore['compareAndSet']>[2], StoredSession>>,
   Expect<Equal<ReturnType<typeof herdName>, string>>,
@@ -111,9 +123,13 @@ export type Checks = [
   Expect<Equal<IpcErrorCode, ErrorCode | DesktopErrorCode>>,
   Expect<Equal<BrokerAnswer, { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string }>>,
   // Every runtime export of each entry, exactly: a value added or removed fails here.
-  Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'signInWithRedirect' | 'completeSignIn' | 'signInWithPopup' | 'signInWithUserAgent' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
   Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'isVersion' | 'versionOf' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
-  Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'ErrorCode' | 'DesktopErrorCode'>>,
+  Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'signInWithSystemBrowser' | 'userAgentFromBridge' | 'ErrorCode' | 'DesktopErrorCode'>>,
+  Expect<Equal<Parameters<typeof Desktop.signInWithSystemBrowser>, [deps: Desktop.SystemBrowserDeps, options: Desktop.SystemBrowserSignInOptions]>>,
+  Expect<Equal<ReturnType<typeof Desktop.signInWithSystemBrowser>, Promise<string>>>,
+  // What the window passes to signInWithUserAgent.
+  Expect<Equal<ReturnType<typeof Desktop.userAgentFromBridge>, Parameters<typeof App.signInWithUserAgent>[1]>>,
   Expect<Equal<keyof typeof Testing, 'createManualClock' | 'createMemoryChannelHub' | 'createMemoryLocks' | 'createMemoryProvider' | 'createMemoryStore'>>,
 ];
 
