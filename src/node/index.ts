@@ -172,7 +172,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       core.close();
       owned?.release();
     },
-    fetch: createAuthorizedFetch(core, bearerSend(fetchImpl)),
+    fetch: createAuthorizedFetch(core, bearerSend(fetchImpl), fetchImpl),
   };
 }
 

@@ -126,13 +126,14 @@ export const systemClock: Clock = {
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
  */
 export function providerPorts(
-  { endpoint, sealing }: CheckedProviderOptions,
+  { settings, endpoint, sealing }: CheckedProviderOptions,
   store: SessionStore,
   proofs: Pick<TokenEndpointOptions, 'dpop'> = {},
 ): { readonly store: SessionStore; readonly clock: Clock; readonly endpoint: TokenEndpoint } {
   return {
     store: sealing ? createSealedStore(store, sealing.sealer, sealing.options) : store,
     clock: systemClock,
-    endpoint: createTokenEndpoint({ ...endpoint, ...proofs }),
+    // Refused on every attempt of one refresh: MISCONFIGURED, not TRANSIENT.
+    endpoint: createTokenEndpoint({ ...endpoint, ...proofs, misconfiguredAfter: settings.retry.attempts }),
   };
 }

@@ -128,6 +128,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
             throw new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The DPoP key of this session is no longer stored: sign in again');
           }
         : bearerSend(fetchImpl),
+      fetchImpl,
     ),
   };
 }

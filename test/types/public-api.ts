@@ -21,6 +21,7 @@ import {
   type SessionChange,
   type TokenCoordinator,
   type TokenCoordinatorOptions,
+  type TokenHerdError,
   type TokenHerdEvent,
 } from 'tokenherd';
 import type * as App from 'tokenherd';
@@ -70,8 +71,11 @@ export type Checks = [
       | 'STORE_CORRUPT'
       | 'CLOSED'
       | 'CANNOT_REFRESH'
+      | 'MISCONFIGURED'
     >
   >,
+  Expect<Equal<TokenHerdError['phase'], 'discovery' | 'token-request' | 'resource-request' | undefined>>,
+  Expect<Equal<TokenHerdError['url'], string | undefined>>,
   Expect<
     Equal<
       DesktopErrorCode,
@@ -201,6 +205,11 @@ export function narrows(error: unknown): ErrorCode | undefined {
 // A provider's refusal is read from fields, never from the message.
 export function refusalOf(error: unknown): [string | undefined, string | undefined, number | undefined] | undefined {
   return isTokenHerdError(error, 'PROVIDER_ERROR') ? [error.error, error.error_description, error.status] : undefined;
+}
+
+// A request that cannot work as configured names its URL and phase in fields.
+export function misconfiguredRequestOf(error: unknown): [string | undefined, 'discovery' | 'token-request' | 'resource-request' | undefined] | undefined {
+  return isTokenHerdError(error, 'MISCONFIGURED') ? [error.url, error.phase] : undefined;
 }
 
 // A CORS-less token endpoint (GitHub's) through the Electron main process: the window holds no client secret.
