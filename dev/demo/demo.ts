@@ -7,6 +7,7 @@ import {
   createTokenCoordinator,
   isTokenHerdError,
   retryOnNonceChallenge,
+  sealWith,
   type TokenHerdEvent,
 } from '../../src/renderer/index.js';
 import { authorizationRequest } from '../authorization-request.js';
@@ -36,8 +37,8 @@ const tokenEndpoint = params.get('token_endpoint');
 // `dpop=1`: tokens bound to the session's DPoP key; the sign-in below binds the code exchange to a new one.
 const dpop = params.get('dpop') === '1' ? createDpop({ sessionKey, databaseName: DEFAULT_DATABASE_NAME }) : undefined;
 const coordinator = createTokenCoordinator({
-  ...(dpop && { dpop: true }),
-  ...(desktop.sealer && { sealer: desktop.sealer }),
+  ...(dpop && { dpop }),
+  ...(desktop.sealer && { sealing: sealWith(desktop.sealer) }),
   sessionKey,
   issuer,
   ...(tokenEndpoint !== null && { tokenEndpoint }),

@@ -3,7 +3,6 @@ import type { AbortSignalLike } from '../shared/abort.js';
 import { ErrorCode, type RequestContext } from '../shared/errors.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
 import { noMetadata, readDiscoveryAnswer, wellKnownUrl, type DiscoveryAnswer } from './discovery.js';
-import { retryOnNonceChallenge } from './dpop-nonce.js';
 import { readFailure, requestError } from './request-failure.js';
 
 /**
@@ -63,10 +62,18 @@ export interface DpopRequestOptions {
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5 (DPoP access token request)
  */
 export interface DpopProofSource {
-  /** Options for a request with a proof of the session's stored key; undefined when no key is stored. */
-  proofOptions(fetchImpl?: typeof fetch): Promise<DpopRequestOptions | undefined>;
-  /** Runs `request` to `origin`; while no window knows a nonce of that server, such requests take turns. */
-  firstContact<T>(origin: string, request: () => Promise<T>): Promise<T>;
+  /**
+   * Sends a token request to `origin` with a proof of the session's stored key: `send` makes
+   * the request with the options it is given (sent through `fetchImpl`). While no window knows
+   * a nonce of that server such requests take turns; a `use_dpop_nonce` answer is sent once
+   * more, with the nonce. Without a stored key nothing is sent: it resolves with the refusal that
+   * stands for the answer (the refresh token is bound to a key that is gone).
+   */
+  tokenRequest(
+    origin: string,
+    send: (proofs: DpopRequestOptions) => Promise<Response>,
+    fetchImpl?: typeof fetch,
+  ): Promise<Response | { readonly error: string; readonly description: string }>;
 }
 
 /** Error codes that mean "this refresh token is dead" (RFC 6749 section 5.2; GitHub's own name). */
@@ -156,22 +163,13 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
       if ('failed' in discovered) return discovered.failed;
       const { as } = discovered;
       const where: RequestContext = { url: as.token_endpoint ?? issuer.href, phase: 'token-request' };
+      const send = (proofs?: DpopRequestOptions) => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
       let response: Response;
       try {
-        if (dpop === undefined) {
-          response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, requestOptions(signal));
-        } else {
-          const proofs = await dpop.proofOptions(customFetch);
-          if (proofs === undefined) {
-            return {
-              kind: 'rejected',
-              error: 'dpop_key_missing',
-              description: 'the DPoP key of this session is no longer in IndexedDB, and its refresh token is bound to that key',
-            };
-          }
-          const send = () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
-          response = await retryOnNonceChallenge(() => dpop.firstContact(new URL(where.url).origin, send));
-        }
+        // The DPoP code is the proof source's: a coordinator without `dpop` bundles none of it.
+        const answer = dpop ? await dpop.tokenRequest(new URL(where.url).origin, send, customFetch) : await send();
+        if (!('status' in answer)) return { ...where, kind: 'rejected', ...answer }; // no key: nothing was sent
+        response = answer;
       } catch (failure) {
         return unanswerable(failure, where, signal);
       }

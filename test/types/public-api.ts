@@ -10,6 +10,7 @@ import {
   createTokenCoordinator,
   isTokenHerdError,
   retryOnNonceChallenge,
+  sealWith,
   type Dpop,
   type DpopRequestOptions,
   type CoordinatorState,
@@ -18,6 +19,7 @@ import {
   type OAuthClientOptions,
   type ProviderProfile,
   type Sealer,
+  type Sealing,
   type SessionChange,
   type TokenCoordinator,
   type TokenCoordinatorOptions,
@@ -97,12 +99,14 @@ export type Checks = [
   Expect<Equal<CoordinatorState['status'], 'unknown' | 'signed-in' | 'signed-out'>>,
   Expect<Equal<TokenCoordinatorOptions['sessionKey'], string>>,
   Expect<Equal<TokenCoordinatorOptions['tokenEndpointFetch'], typeof fetch | undefined>>,
-  Expect<Equal<TokenCoordinatorOptions['dpop'], boolean | undefined>>,
+  Expect<Equal<TokenCoordinatorOptions['dpop'], Dpop | undefined>>,
   Expect<Equal<Parameters<Dpop['signIn']>, [exchange: (options: DpopRequestOptions) => Promise<unknown>, setSession: (tokenResponse: unknown) => Promise<void>]>>,
   Expect<Equal<Awaited<ReturnType<SessionStore['compareAndSet']>>, CompareAndSetResult>>,
   Expect<Equal<TokenCoordinatorOptions['client'], OAuthClientOptions>>,
   Expect<Equal<TokenCoordinatorOptions['profile'], ProviderProfile | undefined>>,
-  Expect<Equal<TokenCoordinatorOptions['sealer'], Sealer | undefined>>,
+  Expect<Equal<TokenCoordinatorOptions['sealing'], Sealing | undefined>>,
+  Expect<Equal<Parameters<typeof sealWith>[0], Sealer>>,
+  Expect<Equal<ReturnType<typeof sealWith>, Sealing>>,
   Expect<Equal<Parameters<typeof createDpop>[0]['databaseName'], string>>,
   Expect<Equal<typeof DEFAULT_DATABASE_NAME, 'tokenherd'>>,
   // An adapter's records: what a store reads back is checked with the core's validator.
@@ -113,7 +117,9 @@ export type Checks = [
   Expect<Equal<IpcErrorCode, ErrorCode | DesktopErrorCode>>,
   Expect<Equal<BrokerAnswer, { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string }>>,
   // Every runtime export of each entry, exactly: a value added or removed fails here.
-  Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<
+    Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'sealWith' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>
+  >,
   Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
   Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'ErrorCode' | 'DesktopErrorCode'>>,
   Expect<Equal<keyof typeof Testing, 'createManualClock' | 'createMemoryChannelHub' | 'createMemoryLocks' | 'createMemoryProvider' | 'createMemoryStore'>>,
@@ -227,7 +233,7 @@ export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
 // The desktop window's side: sealing through the main process's keychain, and answering its token broker.
 export function desktopWindow(bridge: DesktopAppBridge): () => void {
   const sealer: Sealer = sealerFromBridge(bridge);
-  const coordinator = createTokenCoordinator({ sessionKey: 'github', issuer: 'https://github.com', client: { client_id: 'Iv1.app' }, sealer });
+  const coordinator = createTokenCoordinator({ sessionKey: 'github', issuer: 'https://github.com', client: { client_id: 'Iv1.app' }, sealing: sealWith(sealer) });
   return serveTokenRequests(bridge, 'github', coordinator);
 }
 
@@ -274,8 +280,8 @@ export function coreForTests() {
 
 // DPoP: a sign-in bound to a new key, then the coordinator's refreshes and fetches carry proofs of it.
 export async function dpopSignIn(exchange: (options: DpopRequestOptions) => Promise<unknown>): Promise<TokenCoordinator> {
-  const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop: true });
   const dpop: Dpop = createDpop({ sessionKey: 'acme', databaseName: DEFAULT_DATABASE_NAME });
+  const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop });
   await dpop.signIn((options) => retryOnNonceChallenge(() => exchange(options)), (response) => coordinator.setSession(response));
   return coordinator;
 }
