@@ -7,6 +7,7 @@ import type { TokenHerdEvent } from '../shared/events.js';
 import { createMemoryChannelHub, createMemoryLocks, createMemoryStore } from '../testing/memory.js';
 import { checkProviderOptions, providerPorts, type ProviderOptions } from './provider-options.js';
 import { readFailure } from './request-failure.js';
+import { createTokenEndpoint } from './token-endpoint.js';
 
 // Each class of failure, first as read from what fetch threw, then end to end: a coordinator
 // (memory ports, the real token endpoint adapter) against the real oidc-provider.
@@ -16,19 +17,45 @@ const answering = (async () => new Response(null, { status: 404 })) as typeof fe
 const failing = (async () => Promise.reject(browserFailure())) as typeof fetch;
 const nodeFailure = (code: string) => new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ${code}`), { code }) });
 
-test('a failure is read as unreachable (nothing sent), misconfigured (no wait helps) or unread (may have arrived, or CORS refused the answer)', async () => {
+test('a failure is read as unreachable (nothing sent), misconfigured (no wait helps), unread (a page: CORS refused the answer, or it broke) or lost (it broke)', async () => {
   const url = 'https://as.example/token';
   expect(await readFailure(nodeFailure('ECONNREFUSED'), url, answering)).toMatchObject({ kind: 'unreachable' });
   const happyEyeballs = new TypeError('fetch failed', { cause: Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), {}) });
   expect(await readFailure(happyEyeballs, url, answering)).toMatchObject({ kind: 'unreachable' });
   expect(await readFailure(nodeFailure('ENOTFOUND'), url, answering)).toMatchObject({ kind: 'misconfigured', detail: expect.stringContaining('ENOTFOUND') });
   expect(await readFailure(nodeFailure('DEPTH_ZERO_SELF_SIGNED_CERT'), url, answering)).toMatchObject({ kind: 'misconfigured' });
-  expect(await readFailure(nodeFailure('ECONNRESET'), url, answering)).toMatchObject({ kind: 'unread' });
+  expect(await readFailure(nodeFailure('ECONNRESET'), url, answering)).toMatchObject({ kind: 'lost' });
   // A browser's "Failed to fetch": one opaque probe tells a server that answers from one that cannot be reached.
   expect(await readFailure(browserFailure(), url, answering)).toMatchObject({ kind: 'unread', detail: expect.stringContaining('CORS') });
   expect(await readFailure(browserFailure(), url, failing)).toMatchObject({ kind: 'unreachable' });
   // The desktop relay's failures arrive coded: their outcome is unknown, and no probe is sent.
-  expect(await readFailure(new TokenHerdError(ErrorCode.TRANSIENT, 'relay failed'), url, failing)).toMatchObject({ kind: 'unread' });
+  expect(await readFailure(new TokenHerdError(ErrorCode.TRANSIENT, 'relay failed'), url, failing)).toMatchObject({ kind: 'lost' });
+});
+
+/** A token endpoint whose requests fail with `failure`; the browser's probe (`no-cors`) reaches a server when `probeAnswers`. */
+function failingEndpoint(failure: () => unknown, probeAnswers: boolean) {
+  const fetch = (async (_url: string, init?: RequestInit) => {
+    if (init?.mode === 'no-cors') return probeAnswers ? new Response(null, { status: 404 }) : Promise.reject(browserFailure());
+    return Promise.reject(failure());
+  }) as typeof globalThis.fetch;
+  const endpoint = createTokenEndpoint({ issuer: 'https://as.example', tokenEndpoint: 'https://as.example/token', client: { client_id: 'app' }, fetch });
+  const signal = new AbortController().signal;
+  return () => endpoint.refresh('rt', { signal }).catch((error: unknown) => error);
+}
+
+test('which failures in a row become MISCONFIGURED: unreachable at the limit, unread (a page, CORS) at the limit, a broken connection never', async () => {
+  const at = { url: 'https://as.example/token', phase: 'token-request' };
+  const refused = failingEndpoint(() => nodeFailure('ECONNREFUSED'), true);
+  for (let attempt = 1; attempt < 3; attempt++) expect(await refused()).toMatchObject({ ...at, kind: 'transient', answered: true });
+  expect(await refused()).toMatchObject({ ...at, code: ErrorCode.MISCONFIGURED });
+  expect(await refused()).toMatchObject({ ...at, code: ErrorCode.MISCONFIGURED }); // at once, until the server answers
+
+  const cors = failingEndpoint(browserFailure, true);
+  for (let attempt = 1; attempt < 3; attempt++) expect(await cors()).toMatchObject({ ...at, code: ErrorCode.TRANSIENT, message: expect.stringContaining('CORS') });
+  expect(await cors()).toMatchObject({ ...at, code: ErrorCode.MISCONFIGURED, message: expect.stringContaining('3 requests in a row') });
+
+  const reset = failingEndpoint(() => nodeFailure('ECONNRESET'), true);
+  for (let attempt = 1; attempt <= 5; attempt++) expect(await reset()).toMatchObject({ ...at, code: ErrorCode.TRANSIENT, message: expect.stringContaining('ECONNRESET') });
 });
 
 let server: OAuthServer;

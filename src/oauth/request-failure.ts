@@ -6,12 +6,14 @@ import { ErrorCode, TokenHerdError, isTokenHerdError, type RequestContext } from
  *   for now, no route), so nothing was processed and sending again is safe; in a browser, where
  *   every such failure reads `Failed to fetch`, its server cannot be reached by any request now;
  * - `misconfigured`: waiting will not help (an unknown host, a certificate that does not verify);
- * - `unread`: its server can be reached, but this request got no answer the caller may read: the
- *   connection broke (the request may have been processed), or, in a browser, CORS refused the
- *   answer (a wrong path, whose 404 carries no CORS headers, or an origin the server does not allow).
+ * - `unread`: in a browser, its server answers other requests, but this one got no answer the page
+ *   may read: CORS refused it (a wrong path, whose 404 carries no CORS headers, or an origin the
+ *   server does not allow), or the connection broke (the request may have been processed);
+ * - `lost`: the connection broke, or a failure that says no more (the desktop relay's, already
+ *   coded): the request may have been processed.
  */
 export interface FailureReading {
-  readonly kind: 'unreachable' | 'misconfigured' | 'unread';
+  readonly kind: 'unreachable' | 'misconfigured' | 'unread' | 'lost';
   /** What happened, for people. */
   readonly detail: string;
 }
@@ -45,13 +47,13 @@ const describe = (failure: unknown): string => (failure instanceof Error ? failu
  * Reads a failed request to `url`. Node names the socket's error; a browser says only
  * `Failed to fetch`, so there one opaque GET (`no-cors`: it needs no CORS headers and
  * carries no credentials) tells an unreachable server from one whose answer was unreadable.
- * A failure already coded by tokenherd (the desktop relay's) is `unread`: its outcome is unknown.
+ * A failure already coded by tokenherd (the desktop relay's) is `lost`: its outcome is unknown.
  */
 export async function readFailure(failure: unknown, url: string, fetchImpl: typeof fetch, signal?: AbortSignal): Promise<FailureReading> {
   const code = codeOf(failure);
   if (code !== undefined && NOT_SENT.has(code)) return { kind: 'unreachable', detail: `${code}: nothing accepts connections there (${describe(failure)})` };
   if (code !== undefined && MISCONFIGURED.has(code)) return { kind: 'misconfigured', detail: `${code}: ${describe(failure)}` };
-  if (code !== undefined || isTokenHerdError(failure) || !(failure instanceof TypeError)) return { kind: 'unread', detail: describe(failure) };
+  if (code !== undefined || isTokenHerdError(failure) || !(failure instanceof TypeError)) return { kind: 'lost', detail: code === undefined ? describe(failure) : `${code}: ${describe(failure)}` };
   try {
     const probe = await fetchImpl(url, { method: 'GET', mode: 'no-cors', credentials: 'omit', ...(signal && { signal }) });
     await probe.body?.cancel();

@@ -121,15 +121,17 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
   /**
    * A request that got no readable answer: sent again by the core when nothing that could rotate
    * a token was processed (no server reached, or a discovery request); MISCONFIGURED when no wait
-   * helps, or once `limit` requests in a row got no answer. Otherwise (the token request may have
-   * been processed) it rejects TRANSIENT, and the core keeps its marker of the send.
+   * helps, or once `limit` requests in a row reached no server or (in a browser) got no answer it may
+   * read. Otherwise (the token request may have been processed) it rejects TRANSIENT, and the core
+   * keeps its marker of the send.
    */
   async function unanswerable(failure: unknown, where: RequestContext, signal: AbortSignalLike): Promise<RefreshOutcome> {
     if (signal.aborted) throw failure; // the core's timeout or close: the core says so
     const reading = await readFailure(failure, where.url, fetchImpl, signal as AbortSignal);
     if (reading.kind === 'misconfigured') throw requestError(ErrorCode.MISCONFIGURED, where, reading.detail, { cause: failure });
-    // An unread answer may follow a processed request: MISCONFIGURED only after at least two, whose markers the core keeps.
-    if (++unanswered >= (reading.kind === 'unread' ? Math.max(2, limit) : limit)) {
+    // A connection that broke says nothing about the configuration. An unread answer may follow a processed
+    // request: MISCONFIGURED only after at least two, whose markers the core keeps.
+    if (reading.kind !== 'lost' && ++unanswered >= (reading.kind === 'unread' ? Math.max(2, limit) : limit)) {
       throw requestError(ErrorCode.MISCONFIGURED, where, `${unanswered} requests in a row got no answer, the last: ${reading.detail}`, { cause: failure });
     }
     if (reading.kind === 'unreachable' || where.phase === 'discovery') return { ...where, kind: 'transient', reason: reading.detail, answered: true };
