@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { startOAuthServer, type OAuthServer } from '../../dev/oauth-server.js';
-import { closedPort, forward } from '../../test/support/net.js';
+import { closedPort, forward, silent } from '../../test/support/net.js';
 import { createCoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError } from '../shared/errors.js';
 import type { TokenHerdEvent } from '../shared/events.js';
@@ -175,6 +175,30 @@ test('a stopped server: refused on every attempt, MISCONFIGURED; restarted witho
     }
   } finally {
     core.close();
+  }
+});
+
+test('a server that never answers: TRANSIENT after requestTimeoutMs, naming the request that got no answer; discovery and token request alike', async () => {
+  const hung = await silent();
+  try {
+    for (const [options, url, phase] of [
+      [{ tokenEndpoint: `${hung.url}/token` }, `${hung.url}/token`, 'token-request'],
+      [{ issuer: hung.url }, `${hung.url}/.well-known/openid-configuration`, 'discovery'],
+    ] as const) {
+      const { core } = await signedIn({ ...options, requestTimeoutMs: 300, retry: { attempts: 1 } });
+      try {
+        await expect(core.getAccessToken({ forceRefresh: true })).rejects.toMatchObject({
+          code: ErrorCode.TRANSIENT,
+          url,
+          phase,
+          message: `Refresh failed transiently: no response within 300 ms (${phase} ${url})`,
+        });
+      } finally {
+        core.close();
+      }
+    }
+  } finally {
+    await hung.close();
   }
 });
 

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { AbortSignalLike } from '../shared/abort.js';
+import { onAbort, type AbortSignalLike } from '../shared/abort.js';
 import { ErrorCode, type RequestContext } from '../shared/errors.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
 import { noMetadata, readDiscoveryAnswer, wellKnownUrl, type DiscoveryAnswer } from './discovery.js';
@@ -117,6 +117,8 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
     options.tokenEndpoint === undefined ? undefined : { issuer: issuer.href, token_endpoint: options.tokenEndpoint };
   /** Requests in a row (discovery or token) that got no answer this adapter could read. */
   let unanswered = 0;
+  /** The request in flight, which a timeout names. */
+  let current: RequestContext | undefined;
 
   /**
    * A request that got no readable answer: sent again by the core when nothing that could rotate
@@ -144,6 +146,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
     const wrong: Array<Extract<DiscoveryAnswer, { kind: 'wrong' }>> = [];
     for (const algorithm of ['oidc', 'oauth2'] as const) {
       const url = wellKnownUrl(issuer, algorithm);
+      current = { url, phase: 'discovery' };
       let response: Response;
       try {
         response = await oauth.discoveryRequest(issuer, { ...requestOptions(signal), algorithm });
@@ -159,44 +162,56 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
     throw noMetadata(issuer, wrong);
   }
 
+  /** One refresh_token grant, discovering the token endpoint first if needed, its answer classified. */
+  async function refresh(refreshToken: string, signal: AbortSignalLike): Promise<RefreshOutcome> {
+    const discovered = await discover(signal);
+    if ('failed' in discovered) return discovered.failed;
+    const { as } = discovered;
+    const where: RequestContext = { url: as.token_endpoint ?? issuer.href, phase: 'token-request' };
+    current = where;
+    const send = (proofs?: DpopRequestOptions) => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
+    let response: Response;
+    try {
+      // The DPoP code is the proof source's: a coordinator without `dpop` bundles none of it.
+      const answer = dpop ? await dpop.tokenRequest(new URL(where.url).origin, send, customFetch) : await send();
+      if (!('status' in answer)) return { ...where, kind: 'rejected', ...answer }; // no key: nothing was sent
+      response = answer;
+    } catch (failure) {
+      return unanswerable(failure, where, signal);
+    }
+    unanswered = 0;
+    if (response.status === 429 || response.status >= 500) {
+      await response.body?.cancel();
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+      return { ...where, kind: 'transient', reason: `HTTP ${response.status}`, answered: true, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+    }
+    const body: unknown = await response.json().catch(() => undefined);
+    const error = oauthError(body);
+    if (error) return { ...where, ...classify(error.error, error.description, response.status) };
+    if (response.ok) {
+      return typeof body === 'object' && body !== null
+        ? { kind: 'tokens', response: body }
+        : { ...where, kind: 'invalid-response', reason: `HTTP ${response.status} with a body that is not a JSON object` };
+    }
+    if (response.status === 404 || response.status === 405) {
+      // Nothing was processed: the URL is not a token endpoint.
+      throw requestError(ErrorCode.MISCONFIGURED, where, `HTTP ${response.status}: no token endpoint at this URL. Check tokenEndpoint (or the issuer it is discovered from)`, {
+        status: response.status,
+      });
+    }
+    const challenge = response.headers.get('www-authenticate');
+    return { ...where, kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }), status: response.status };
+  }
+
   return {
-    async refresh(refreshToken, { signal }) {
-      const discovered = await discover(signal);
-      if ('failed' in discovered) return discovered.failed;
-      const { as } = discovered;
-      const where: RequestContext = { url: as.token_endpoint ?? issuer.href, phase: 'token-request' };
-      const send = (proofs?: DpopRequestOptions) => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
-      let response: Response;
-      try {
-        // The DPoP code is the proof source's: a coordinator without `dpop` bundles none of it.
-        const answer = dpop ? await dpop.tokenRequest(new URL(where.url).origin, send, customFetch) : await send();
-        if (!('status' in answer)) return { ...where, kind: 'rejected', ...answer }; // no key: nothing was sent
-        response = answer;
-      } catch (failure) {
-        return unanswerable(failure, where, signal);
-      }
-      unanswered = 0;
-      if (response.status === 429 || response.status >= 500) {
-        await response.body?.cancel();
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
-        return { ...where, kind: 'transient', reason: `HTTP ${response.status}`, answered: true, ...(retryAfterMs !== undefined && { retryAfterMs }) };
-      }
-      const body: unknown = await response.json().catch(() => undefined);
-      const error = oauthError(body);
-      if (error) return { ...where, ...classify(error.error, error.description, response.status) };
-      if (response.ok) {
-        return typeof body === 'object' && body !== null
-          ? { kind: 'tokens', response: body }
-          : { ...where, kind: 'invalid-response', reason: `HTTP ${response.status} with a body that is not a JSON object` };
-      }
-      if (response.status === 404 || response.status === 405) {
-        // Nothing was processed: the URL is not a token endpoint.
-        throw requestError(ErrorCode.MISCONFIGURED, where, `HTTP ${response.status}: no token endpoint at this URL. Check tokenEndpoint (or the issuer it is discovered from)`, {
-          status: response.status,
-        });
-      }
-      const challenge = response.headers.get('www-authenticate');
-      return { ...where, kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }), status: response.status };
+    refresh(refreshToken, { signal }) {
+      current = undefined;
+      // On the core's timeout this rejects first, naming the request that got no answer: the abort
+      // listener registered here runs before the core's own, and the core reads `url` and `phase`.
+      return new Promise<RefreshOutcome>((resolve, reject) => {
+        const stop = onAbort(signal, (reason) => reject(current ? requestError(ErrorCode.TRANSIENT, current, 'no answer in time', { cause: reason }) : reason));
+        refresh(refreshToken, signal).then(resolve, reject).finally(stop);
+      });
     },
   };
 }
