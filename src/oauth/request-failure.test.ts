@@ -30,6 +30,8 @@ test('a failure is read as unreachable (nothing sent), misconfigured (no wait he
   expect(await readFailure(browserFailure(), url, failing)).toMatchObject({ kind: 'unreachable' });
   // The desktop relay's failures arrive coded: their outcome is unknown, and no probe is sent.
   expect(await readFailure(new TokenHerdError(ErrorCode.TRANSIENT, 'relay failed'), url, failing)).toMatchObject({ kind: 'lost' });
+  // A custom fetch's own TypeError (the relay's "not a token endpoint response") says nothing about the network.
+  expect(await readFailure(new TypeError('the token relay answered something that is not a token endpoint response'), url, failing)).toMatchObject({ kind: 'lost' });
 });
 
 /** A token endpoint whose requests fail with `failure`; the browser's probe (`no-cors`) reaches a server when `probeAnswers`. */

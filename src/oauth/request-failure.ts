@@ -1,4 +1,4 @@
-import { ErrorCode, TokenHerdError, isTokenHerdError, type RequestContext } from '../shared/errors.js';
+import { ErrorCode, TokenHerdError, type RequestContext } from '../shared/errors.js';
 
 /**
  * What a request that got no answer it could read tells about itself:
@@ -41,19 +41,27 @@ function codeOf(failure: unknown, depth = 0): string | undefined {
   return codeOf(cause, depth + 1) ?? (Array.isArray(errors) ? codeOf(errors[0], depth + 1) : undefined);
 }
 
+/**
+ * What browsers' fetch rejects with when the network failed: Chromium (and Electron), Firefox, Safari.
+ * Any other failure (a custom fetch's, the desktop relay's) is not read further: its outcome is unknown.
+ */
+const BROWSER_NETWORK_ERRORS = new Set(['Failed to fetch', 'NetworkError when attempting to fetch resource.', 'Load failed']);
+
 const describe = (failure: unknown): string => (failure instanceof Error ? failure.message : String(failure));
 
 /**
  * Reads a failed request to `url`. Node names the socket's error; a browser says only
  * `Failed to fetch`, so there one opaque GET (`no-cors`: it needs no CORS headers and
  * carries no credentials) tells an unreachable server from one whose answer was unreadable.
- * A failure already coded by tokenherd (the desktop relay's) is `lost`: its outcome is unknown.
+ * Any other failure (the desktop relay's, a custom fetch's) is `lost`: its outcome is unknown.
  */
 export async function readFailure(failure: unknown, url: string, fetchImpl: typeof fetch, signal?: AbortSignal): Promise<FailureReading> {
   const code = codeOf(failure);
   if (code !== undefined && NOT_SENT.has(code)) return { kind: 'unreachable', detail: `${code}: nothing accepts connections there (${describe(failure)})` };
   if (code !== undefined && MISCONFIGURED.has(code)) return { kind: 'misconfigured', detail: `${code}: ${describe(failure)}` };
-  if (code !== undefined || isTokenHerdError(failure) || !(failure instanceof TypeError)) return { kind: 'lost', detail: code === undefined ? describe(failure) : `${code}: ${describe(failure)}` };
+  if (code !== undefined || !(failure instanceof TypeError) || !BROWSER_NETWORK_ERRORS.has(failure.message)) {
+    return { kind: 'lost', detail: code === undefined ? describe(failure) : `${code}: ${describe(failure)}` };
+  }
   try {
     const probe = await fetchImpl(url, { method: 'GET', mode: 'no-cors', credentials: 'omit', ...(signal && { signal }) });
     await probe.body?.cancel();
