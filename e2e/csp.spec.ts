@@ -97,7 +97,8 @@ test('control: without the issuer in connect-src the refresh is blocked (so the 
   const { pages, oauth, close } = await openUnderCsp(context, () => [], 1);
   try {
     const [result] = await tokensAtExpiry(pages);
-    expect(result).toMatchObject({ ok: false, code: 'TRANSIENT' });
+    // Blocked on every attempt, as a refused connection is: a configuration to fix, not a blip.
+    expect(result).toMatchObject({ ok: false, code: 'MISCONFIGURED', message: expect.stringContaining('(refused, an unknown host, or blocked)') });
     expect(oauth.stats().refreshRequests).toBe(0);
     expect((await violations(pages[0]!)).some((v) => v.startsWith('connect-src') && v.includes(new URL(oauth.issuer).host))).toBe(true);
   } finally {

@@ -8,7 +8,9 @@
 #   5. a temporary project installs the tarball and type-checks the type-level API
 #      tests (tokenherd/node's included) and the quick start against it (no `paths`:
 #      the published .d.ts only), without pg or @types/pg installed, then imports
-#      every entry in Node.
+#      every entry in Node;
+#   6. vite bundles the quick start from the installed tarball: no DPoP or sealing
+#      code in it (they are opt-ins), and its size gzipped is printed.
 # A broken export map, a missing file or an unexported type fails here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,3 +82,6 @@ for (const subpath of Object.keys(exports).filter((key) => !key.endsWith('.json'
   if (names.length === 0) throw new Error(entry + ' exports nothing');
   console.log(entry + ': ' + names.length + ' runtime exports');
 }")
+
+# Pay for what you use: an app that uses neither DPoP nor sealing bundles neither.
+npx --no-install tsx scripts/quick-start-bundle.ts "$consumer"

@@ -7,6 +7,7 @@ import {
   createDpop,
   createTokenCoordinator,
   isTokenHerdError,
+  sealWith,
   signInWithRedirect,
   signInWithUserAgent,
   type SignInOptions,
@@ -40,8 +41,8 @@ const tokenEndpoint = params.get('token_endpoint');
 // `dpop=1`: tokens bound to the session's DPoP key; the sign-in below binds the code exchange to a new one.
 const dpop = params.get('dpop') === '1' ? createDpop({ sessionKey, databaseName: DEFAULT_DATABASE_NAME }) : undefined;
 const coordinator = createTokenCoordinator({
-  ...(dpop && { dpop: true }),
-  ...(desktop.sealer && { sealer: desktop.sealer }),
+  ...(dpop && { dpop }),
+  ...(desktop.sealer && { sealing: sealWith(desktop.sealer) }),
   sessionKey,
   issuer,
   ...(tokenEndpoint !== null && { tokenEndpoint }),

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { SessionBackend } from '../../src/node/backend.js';
-import { migratePostgres, type Sealer } from '../../src/node/index.js';
+import { migratePostgres, sealWith, type Sealer } from '../../src/node/index.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
 import { LEEWAY_SECONDS, expect, test } from './support/fixtures.js';
 import { untilTime } from './support/processes.js';
@@ -53,7 +53,7 @@ test('migratePostgres is explicit and idempotent; the row keeps the refresh toke
 test('a sealer seals the refresh token column; compare-and-set compares generations, never ciphertexts', async ({ oauth, pool, sessionKey }) => {
   const backend = createPostgresBackend({ pool });
   const sealer = testSealer();
-  const coordinator = coordinatorOn(oauth, backend, sessionKey, { sealer });
+  const coordinator = coordinatorOn(oauth, backend, sessionKey, { sealing: sealWith(sealer) });
   try {
     await coordinator.setSession(await oauth.mintSession());
     const column = async () =>

@@ -20,8 +20,9 @@ if (location.search.includes('issuer=')) localStorage.setItem('sign-in-page:quer
 const params = new URLSearchParams(localStorage.getItem('sign-in-page:query') ?? '');
 const issuer = params.get('issuer') ?? '';
 const sessionKey = params.get('session') ?? 'sign-in';
-const dpop = params.get('dpop') === '1';
-const coordinator = createTokenCoordinator({ sessionKey, issuer, client: { client_id: params.get('client_id') ?? '' }, allowInsecureRequests: true, dpop });
+// One DPoP object for the coordinator and the sign-in: the key the code exchange binds is the one refreshes prove.
+const dpop = params.get('dpop') === '1' ? createDpop({ sessionKey, databaseName: DEFAULT_DATABASE_NAME }) : undefined;
+const coordinator = createTokenCoordinator({ sessionKey, issuer, client: { client_id: params.get('client_id') ?? '' }, allowInsecureRequests: true, ...(dpop && { dpop }) });
 const options: SignInOptions = {
   coordinator,
   issuer,
@@ -29,7 +30,7 @@ const options: SignInOptions = {
   redirectUri: `${location.origin}/`,
   parameters: { prompt: 'consent' },
   allowInsecureRequests: true,
-  ...(dpop && { dpop: createDpop({ sessionKey, databaseName: DEFAULT_DATABASE_NAME }) }),
+  ...(dpop && { dpop }),
 };
 
 const outcome = (promise: Promise<unknown>) =>

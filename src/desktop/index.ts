@@ -3,7 +3,7 @@
  * docs/electron.md). It talks to the main process only through the bridge the
  * app preload exposes (`window.tokenherdDesktop`); nothing here imports Electron.
  * The window's coordinator and its errors come from `tokenherd`; given
- * `sealer: sealerFromBridge(...)`, the coordinator seals the refresh token itself.
+ * `sealing: sealWith(sealerFromBridge(...))`, the coordinator seals the refresh token itself.
  */
 export { relayedFetch, sealerFromBridge, serveTokenRequests, type AccessTokenSource } from './bridge.js';
 export type {

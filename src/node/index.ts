@@ -59,7 +59,8 @@ export function createPostgresBackend(options: PostgresBackendOptions): SessionB
 export interface TokenCoordinator extends CoordinatorCore {
   /**
    * `fetch` with `Authorization: Bearer <access token>`; on a 401 it takes a newer token (or refreshes once) and retries once.
-   * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails, ABORTED when its signal aborts,
+   * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails (MISCONFIGURED for an unknown host),
+   *   with its `url` and `phase`, ABORTED when its signal aborts,
    *   INVALID_OPTIONS for an invalid request (as rejections)
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
@@ -172,7 +173,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       core.close();
       owned?.release();
     },
-    fetch: createAuthorizedFetch(core, bearerSend(fetchImpl)),
+    fetch: createAuthorizedFetch(core, bearerSend(fetchImpl), fetchImpl),
   };
 }
 

@@ -78,7 +78,7 @@ function identifier(name: string, value: unknown, fallback: string): string {
  * migration step (or at start-up); the backend never changes the schema itself.
  * - `generation` is the compare-and-set column;
  * - `record` is the stored session without its refresh token;
- * - `refresh_token` holds the refresh token, sealed when a `sealer` is given to the coordinator.
+ * - `refresh_token` holds the refresh token, sealed when the coordinator is given `sealing: sealWith(sealer)`.
  */
 export async function migratePostgres(pool: Pick<PostgresBackendOptions['pool'], 'query'>, options: { readonly table?: string } = {}): Promise<void> {
   if (typeof pool?.query !== 'function') throw invalidOption('pool must be a pg Pool');

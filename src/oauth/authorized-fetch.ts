@@ -1,6 +1,7 @@
 import type { CoordinatorCore } from '../shared/coordinator.js';
 import { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';
 import { invalidOption } from '../shared/settings.js';
+import { readFailure, requestError } from './request-failure.js';
 
 /**
  * Sends `request` authorized with `token` (a Bearer header, or a DPoP proof).
@@ -13,10 +14,13 @@ export type AuthorizedSend = (request: Request, token: string) => Promise<Respon
  * `coordinator.fetch` for the browser and Node alike: the token of the moment; on a
  * 401, a newer one (another window's or process's, or one refresh) and one retry.
  * The request's own failures reach the caller coded, like the coordinator's:
- * INVALID_OPTIONS (not a request), ABORTED (its signal), TRANSIENT (the network).
+ * INVALID_OPTIONS (not a request), ABORTED (its signal), TRANSIENT (the network) or
+ * MISCONFIGURED (an unknown host, a certificate that does not verify), with its `url` and
+ * the phase `resource-request`. `fetchImpl` sends the browser's probe that tells an unreachable
+ * server from a refused CORS answer.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 (`invalid_token`: a 401 for a token that expired or was revoked)
  */
-export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToken'>, send: AuthorizedSend) {
+export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToken'>, send: AuthorizedSend, fetchImpl: typeof fetch) {
   return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     let request: Request;
     try {
@@ -30,7 +34,9 @@ export function createAuthorizedFetch(core: Pick<CoordinatorCore, 'getAccessToke
       } catch (failure) {
         if (isTokenHerdError(failure)) throw failure;
         if (request.signal.aborted) throw new TokenHerdError(ErrorCode.ABORTED, 'fetch was aborted', { cause: failure });
-        throw new TokenHerdError(ErrorCode.TRANSIENT, `The request to ${request.url} failed: ${String(failure)}`, { cause: failure });
+        const reading = await readFailure(failure, request.url, fetchImpl);
+        const code = reading.kind === 'misconfigured' ? ErrorCode.MISCONFIGURED : ErrorCode.TRANSIENT;
+        throw requestError(code, { url: request.url, phase: 'resource-request' }, reading.detail, { cause: failure });
       }
     };
     const token = await core.getAccessToken({ signal: request.signal });

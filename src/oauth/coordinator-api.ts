@@ -9,5 +9,6 @@ export type { CoordinatorSettings, ProviderProfile } from '../shared/settings.js
 export type { ProviderOptions } from './provider-options.js';
 export type { OAuthClientOptions } from './token-endpoint.js';
 export type { Sealer, SealedStoreOptions } from './sealed-store.js';
+export { sealWith, type Sealing } from './sealing.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from '../shared/events.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from '../shared/errors.js';

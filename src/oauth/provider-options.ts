@@ -1,7 +1,7 @@
 import { invalidOption, resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from '../shared/settings.js';
 import type { CoordinatorPorts } from '../shared/coordinator.js';
 import type { Clock, SessionStore } from '../shared/ports.js';
-import { createSealedStore, type SealedStoreOptions, type Sealer } from './sealed-store.js';
+import type { Sealing, SealingPorts } from './sealing.js';
 import { createTokenEndpoint, type OAuthClientOptions, type TokenEndpointOptions } from './token-endpoint.js';
 
 /**
@@ -33,13 +33,10 @@ export interface ProviderOptions extends CoordinatorSettings {
    */
   readonly tokenEndpointFetch?: typeof fetch;
   /**
-   * Seals the refresh token at rest (see sealed-store.ts). In the Electron shell:
-   * `sealerFromBridge(window.tokenherdDesktop)`, the OS keychain through the main
-   * process; in Node, a KMS or a key the store never sees. Without it the refresh
-   * token is stored in plaintext.
+   * Seals the refresh token at rest: `sealing: sealWith(sealer)` (see sealed-store.ts). Without
+   * it the refresh token is stored in plaintext, and no sealing code is bundled.
    */
-  readonly sealer?: Sealer;
-  readonly onSealingProblem?: SealedStoreOptions['onSealingProblem'];
+  readonly sealing?: Sealing;
 }
 
 function checkUrl(name: string, value: unknown, allowInsecure: boolean): void {
@@ -64,7 +61,7 @@ export interface CheckedProviderOptions {
   readonly endpoint: Omit<TokenEndpointOptions, 'dpop'> & { readonly client: OAuthClientOptions & { readonly token_endpoint_auth_method: AuthMethod } };
   /** What `coordinator.fetch` sends with. */
   readonly fetchImpl: typeof fetch;
-  readonly sealing?: { readonly sealer: Sealer; readonly options: SealedStoreOptions };
+  readonly sealing?: SealingPorts;
 }
 
 /**
@@ -90,15 +87,14 @@ export function checkProviderOptions(options: ProviderOptions): CheckedProviderO
   if (method !== 'none' && (typeof client.client_secret !== 'string' || client.client_secret === '')) {
     throw invalidOption(`client.client_secret is required by ${method}`);
   }
-  const { sealer } = options;
-  if (sealer !== undefined && (typeof sealer !== 'object' || sealer === null || typeof sealer.seal !== 'function' || typeof sealer.unseal !== 'function')) {
-    throw invalidOption('sealer must be an object with seal and unseal functions');
-  }
+  // The spelling before 0.2: `sealer` made every coordinator carry the sealed store.
+  if ('sealer' in options || 'onSealingProblem' in options) throw invalidOption('sealer and onSealingProblem are now sealing: sealWith(sealer, { onSealingProblem })');
+  const { sealing } = options;
+  if (sealing !== undefined && typeof (sealing as Partial<SealingPorts> | null)?.wrap !== 'function') throw invalidOption('sealing must come from sealWith(sealer)');
   for (const name of ['fetch', 'tokenEndpointFetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw invalidOption(`${name} must be a function`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const { onSealingProblem } = options;
   return {
     settings,
     endpoint: {
@@ -109,7 +105,7 @@ export function checkProviderOptions(options: ProviderOptions): CheckedProviderO
       fetch: options.tokenEndpointFetch ?? fetchImpl,
     },
     fetchImpl,
-    ...(sealer && { sealing: { sealer, options: { ...(onSealingProblem && { onSealingProblem }) } } }),
+    ...(sealing && { sealing: sealing as SealingPorts }),
   };
 }
 
@@ -121,20 +117,21 @@ export const systemClock: Clock = {
 };
 
 /**
- * The ports both coordinators build alike from their options: the store (sealed when a
- * sealer is given), the wall clock and the token endpoint. `store` is the runtime's own.
- * With a sealer, no refresh token reaches `store` in plaintext unless sealing failed (and was reported).
+ * The ports both coordinators build alike from their options: the store (sealed with
+ * `sealing`), the wall clock and the token endpoint. `store` is the runtime's own.
+ * With `sealing`, no refresh token reaches `store` in plaintext unless sealing failed (and was reported).
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14 (refresh token protection)
  */
 export function providerPorts(
-  { endpoint, sealing }: CheckedProviderOptions,
+  { settings, endpoint, sealing }: CheckedProviderOptions,
   store: SessionStore,
   proofs: Pick<TokenEndpointOptions, 'dpop'> = {},
 ): Pick<CoordinatorPorts, 'store' | 'clock' | 'endpoint' | 'sessionIds'> {
   return {
-    store: sealing ? createSealedStore(store, sealing.sealer, sealing.options) : store,
+    store: sealing ? sealing.wrap(store) : store,
     clock: systemClock,
-    endpoint: createTokenEndpoint({ ...endpoint, ...proofs }),
+    // Refused on every attempt of one refresh: MISCONFIGURED, not TRANSIENT.
+    endpoint: createTokenEndpoint({ ...endpoint, ...proofs, misconfiguredAfter: settings.retry.attempts }),
     sessionIds: randomSessionId,
   };
 }

@@ -13,6 +13,8 @@ test.beforeAll(async () => {
 test.afterAll(() => server.close());
 
 const signal = new AbortController().signal;
+/** Where `canned`'s answers come from, as every outcome of a request names it. */
+const at = { url: 'https://issuer.example/token', phase: 'token-request' };
 const canned = (status: number, body: string, headers: Record<string, string> = {}) =>
   createTokenEndpoint({
     issuer: 'https://issuer.example',
@@ -62,28 +64,30 @@ test("against the real server: a refusal reaches the caller's TokenHerdError as 
 });
 
 test('5xx and 429 are transient and carry Retry-After; OAuth errors are classified by code', async () => {
-  expect(await canned(503, '', { 'retry-after': '7' }).refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'HTTP 503', answered: true, retryAfterMs: 7000 });
-  expect(await canned(429, '{}').refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'HTTP 429', answered: true });
-  expect(await canned(400, '{"error":"invalid_grant"}').refresh('rt', { signal })).toEqual({ kind: 'rejected', error: 'invalid_grant', status: 400 });
-  expect(await canned(400, '{"error":"temporarily_unavailable"}').refresh('rt', { signal })).toEqual({ kind: 'transient', reason: 'temporarily_unavailable', answered: true });
+  expect(await canned(503, '', { 'retry-after': '7' }).refresh('rt', { signal })).toEqual({ ...at, kind: 'transient', reason: 'HTTP 503', answered: true, retryAfterMs: 7000 });
+  expect(await canned(429, '{}').refresh('rt', { signal })).toEqual({ ...at, kind: 'transient', reason: 'HTTP 429', answered: true });
+  expect(await canned(400, '{"error":"invalid_grant"}').refresh('rt', { signal })).toEqual({ ...at, kind: 'rejected', error: 'invalid_grant', status: 400 });
+  expect(await canned(400, '{"error":"temporarily_unavailable"}').refresh('rt', { signal })).toEqual({ ...at, kind: 'transient', reason: 'temporarily_unavailable', answered: true });
   expect(await canned(401, '{"error":"invalid_client","error_description":"no such client"}').refresh('rt', { signal })).toEqual({
+    ...at,
     kind: 'provider-error',
     error: 'invalid_client',
     description: 'no such client',
     status: 401,
   });
-  expect(await canned(403, 'forbidden').refresh('rt', { signal })).toEqual({ kind: 'provider-error', error: 'HTTP 403', status: 403 });
+  expect(await canned(403, 'forbidden').refresh('rt', { signal })).toEqual({ ...at, kind: 'provider-error', error: 'HTTP 403', status: 403 });
 });
 
 test("GitHub's errors in an HTTP 200 body are errors, and a 200 without a JSON object is an invalid response", async () => {
   expect(await canned(200, '{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired."}').refresh('rt', { signal })).toEqual({
+    ...at,
     kind: 'rejected',
     error: 'bad_refresh_token',
     description: 'The refresh token passed is incorrect or expired.',
     status: 200,
   });
-  expect(await canned(200, 'access_token=at&token_type=bearer').refresh('rt', { signal })).toMatchObject({ kind: 'invalid-response' });
-  expect(await canned(200, '"at"').refresh('rt', { signal })).toMatchObject({ kind: 'invalid-response' });
+  expect(await canned(200, 'access_token=at&token_type=bearer').refresh('rt', { signal })).toMatchObject({ ...at, kind: 'invalid-response' });
+  expect(await canned(200, '"at"').refresh('rt', { signal })).toMatchObject({ ...at, kind: 'invalid-response' });
 });
 
 test('Retry-After is read as seconds or as an HTTP date', () => {

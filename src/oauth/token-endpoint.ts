@@ -1,7 +1,9 @@
 import * as oauth from 'oauth4webapi';
-import type { AbortSignalLike } from '../shared/abort.js';
+import { onAbort, type AbortSignalLike } from '../shared/abort.js';
+import { ErrorCode, type RequestContext } from '../shared/errors.js';
 import type { RefreshOutcome, TokenEndpoint } from '../shared/ports.js';
-import { retryOnNonceChallenge } from './dpop-nonce.js';
+import { noMetadata, readDiscoveryAnswer, wellKnownUrl, type DiscoveryAnswer } from './discovery.js';
+import { readFailure, requestError } from './request-failure.js';
 
 /**
  * The OAuth client, as the token endpoint authenticates it.
@@ -38,6 +40,11 @@ export interface TokenEndpointOptions {
    * nothing is sent and the refresh token counts as rejected: it is bound to a key that is gone.
    */
   readonly dpop?: DpopProofSource;
+  /**
+   * Requests in a row without a readable answer (no server reached, or an answer CORS refused)
+   * after which the failure is MISCONFIGURED rather than TRANSIENT. Default 3: the core's `retry.attempts`.
+   */
+  readonly misconfiguredAfter?: number;
 }
 
 /**
@@ -55,10 +62,18 @@ export interface DpopRequestOptions {
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5 (DPoP access token request)
  */
 export interface DpopProofSource {
-  /** Options for a request with a proof of the session's stored key; undefined when no key is stored. */
-  proofOptions(fetchImpl?: typeof fetch): Promise<DpopRequestOptions | undefined>;
-  /** Runs `request` to `origin`; while no window knows a nonce of that server, such requests take turns. */
-  firstContact<T>(origin: string, request: () => Promise<T>): Promise<T>;
+  /**
+   * Sends a token request to `origin` with a proof of the session's stored key: `send` makes
+   * the request with the options it is given (sent through `fetchImpl`). While no window knows
+   * a nonce of that server such requests take turns; a `use_dpop_nonce` answer is sent once
+   * more, with the nonce. Without a stored key nothing is sent: it resolves with the refusal that
+   * stands for the answer (the refresh token is bound to a key that is gone).
+   */
+  tokenRequest(
+    origin: string,
+    send: (proofs: DpopRequestOptions) => Promise<Response>,
+    fetchImpl?: typeof fetch,
+  ): Promise<Response | { readonly error: string; readonly description: string }>;
 }
 
 /** Error codes that mean "this refresh token is dead" (RFC 6749 section 5.2; GitHub's own name). */
@@ -81,6 +96,8 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
   const client: oauth.Client = { client_id };
   const insecure = options.allowInsecureRequests === true;
   const customFetch = options.fetch;
+  const fetchImpl = customFetch ?? globalThis.fetch.bind(globalThis);
+  const limit = options.misconfiguredAfter ?? 3;
   const clientAuth =
     token_endpoint_auth_method === 'none'
       ? oauth.None()
@@ -96,59 +113,105 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
     ...(customFetch && { [oauth.customFetch]: (url: string, init: object) => customFetch(url, init as RequestInit) }),
   });
 
-  let server: Promise<oauth.AuthorizationServer> | undefined =
-    options.tokenEndpoint === undefined ? undefined : Promise.resolve({ issuer: issuer.href, token_endpoint: options.tokenEndpoint });
+  let server: oauth.AuthorizationServer | undefined =
+    options.tokenEndpoint === undefined ? undefined : { issuer: issuer.href, token_endpoint: options.tokenEndpoint };
+  /** Requests in a row (discovery or token) that got no answer this adapter could read. */
+  let unanswered = 0;
+  /** The request in flight, which a timeout names. */
+  let current: RequestContext | undefined;
 
-  function discover(signal: AbortSignalLike): Promise<oauth.AuthorizationServer> {
-    server ??= (async () => {
+  /**
+   * A request that got no readable answer: sent again by the core when nothing that could rotate
+   * a token was processed (no server reached, or a discovery request); MISCONFIGURED when no wait
+   * helps, or once `limit` requests in a row reached no server or (in a browser) got no answer it may
+   * read. Otherwise (the token request may have been processed) it rejects TRANSIENT, and the core
+   * keeps its marker of the send.
+   */
+  async function unanswerable(failure: unknown, where: RequestContext, signal: AbortSignalLike): Promise<RefreshOutcome> {
+    if (signal.aborted) throw failure; // the core's timeout or close: the core says so
+    const reading = await readFailure(failure, where.url, fetchImpl, signal as AbortSignal);
+    if (reading.kind === 'misconfigured') throw requestError(ErrorCode.MISCONFIGURED, where, reading.detail, { cause: failure });
+    // A connection that broke says nothing about the configuration. An unread answer may follow a processed
+    // request: MISCONFIGURED only after at least two, whose markers the core keeps.
+    if (reading.kind !== 'lost' && ++unanswered >= (reading.kind === 'unread' ? Math.max(2, limit) : limit)) {
+      throw requestError(ErrorCode.MISCONFIGURED, where, `${unanswered} requests in a row got no answer, the last: ${reading.detail}`, { cause: failure });
+    }
+    if (reading.kind === 'unreachable' || where.phase === 'discovery') return { ...where, kind: 'transient', reason: reading.detail, answered: true };
+    throw requestError(ErrorCode.TRANSIENT, where, reading.detail, { cause: failure });
+  }
+
+  /** The server's metadata (found once, then kept), or what the core should make of its absence. */
+  async function discover(signal: AbortSignalLike): Promise<{ readonly as: oauth.AuthorizationServer } | { readonly failed: RefreshOutcome }> {
+    if (server) return { as: server };
+    const wrong: Array<Extract<DiscoveryAnswer, { kind: 'wrong' }>> = [];
+    for (const algorithm of ['oidc', 'oauth2'] as const) {
+      const url = wellKnownUrl(issuer, algorithm);
+      current = { url, phase: 'discovery' };
+      let response: Response;
       try {
-        const response = await oauth.discoveryRequest(issuer, { ...requestOptions(signal), algorithm: 'oidc' });
-        return await oauth.processDiscoveryResponse(issuer, response);
-      } catch {
-        const response = await oauth.discoveryRequest(issuer, { ...requestOptions(signal), algorithm: 'oauth2' });
-        return await oauth.processDiscoveryResponse(issuer, response);
+        response = await oauth.discoveryRequest(issuer, { ...requestOptions(signal), algorithm });
+      } catch (failure) {
+        return { failed: await unanswerable(failure, { url, phase: 'discovery' }, signal) };
       }
-    })().catch((error: unknown) => {
-      server = undefined; // discovery failures are transient: try again next time
-      throw error;
-    });
-    return server;
+      unanswered = 0;
+      const answer = await readDiscoveryAnswer(issuer, url, response);
+      if (answer.kind === 'found') return { as: (server = answer.server) };
+      if (answer.kind === 'busy') return { failed: { ...answer.where, kind: 'transient', reason: `HTTP ${answer.status}`, answered: true } };
+      wrong.push(answer);
+    }
+    throw noMetadata(issuer, wrong);
+  }
+
+  /** One refresh_token grant, discovering the token endpoint first if needed, its answer classified. */
+  async function refresh(refreshToken: string, signal: AbortSignalLike): Promise<RefreshOutcome> {
+    const discovered = await discover(signal);
+    if ('failed' in discovered) return discovered.failed;
+    const { as } = discovered;
+    const where: RequestContext = { url: as.token_endpoint ?? issuer.href, phase: 'token-request' };
+    current = where;
+    const send = (proofs?: DpopRequestOptions) => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
+    let response: Response;
+    try {
+      // The DPoP code is the proof source's: a coordinator without `dpop` bundles none of it.
+      const answer = dpop ? await dpop.tokenRequest(new URL(where.url).origin, send, customFetch) : await send();
+      if (!('status' in answer)) return { ...where, kind: 'rejected', ...answer }; // no key: nothing was sent
+      response = answer;
+    } catch (failure) {
+      return unanswerable(failure, where, signal);
+    }
+    unanswered = 0;
+    if (response.status === 429 || response.status >= 500) {
+      await response.body?.cancel();
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+      return { ...where, kind: 'transient', reason: `HTTP ${response.status}`, answered: true, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+    }
+    const body: unknown = await response.json().catch(() => undefined);
+    const error = oauthError(body);
+    if (error) return { ...where, ...classify(error.error, error.description, response.status) };
+    if (response.ok) {
+      return typeof body === 'object' && body !== null
+        ? { kind: 'tokens', response: body }
+        : { ...where, kind: 'invalid-response', reason: `HTTP ${response.status} with a body that is not a JSON object` };
+    }
+    if (response.status === 404 || response.status === 405) {
+      // Nothing was processed: the URL is not a token endpoint.
+      throw requestError(ErrorCode.MISCONFIGURED, where, `HTTP ${response.status}: no token endpoint at this URL. Check tokenEndpoint (or the issuer it is discovered from)`, {
+        status: response.status,
+      });
+    }
+    const challenge = response.headers.get('www-authenticate');
+    return { ...where, kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }), status: response.status };
   }
 
   return {
-    async refresh(refreshToken, { signal }) {
-      const as = await discover(signal);
-      let response: Response;
-      if (dpop === undefined) {
-        response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, requestOptions(signal));
-      } else {
-        const proofs = await dpop.proofOptions(customFetch);
-        if (proofs === undefined) {
-          return {
-            kind: 'rejected',
-            error: 'dpop_key_missing',
-            description: 'the DPoP key of this session is no longer in IndexedDB, and its refresh token is bound to that key',
-          };
-        }
-        const send = () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, { ...requestOptions(signal), ...proofs });
-        const origin = new URL(as.token_endpoint ?? issuer).origin;
-        response = await retryOnNonceChallenge(() => dpop.firstContact(origin, send));
-      }
-      if (response.status === 429 || response.status >= 500) {
-        await response.body?.cancel();
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
-        return { kind: 'transient', reason: `HTTP ${response.status}`, answered: true, ...(retryAfterMs !== undefined && { retryAfterMs }) };
-      }
-      const body: unknown = await response.json().catch(() => undefined);
-      const error = oauthError(body);
-      if (error) return classify(error.error, error.description, response.status);
-      if (response.ok) {
-        return typeof body === 'object' && body !== null
-          ? { kind: 'tokens', response: body }
-          : { kind: 'invalid-response', reason: `HTTP ${response.status} with a body that is not a JSON object` };
-      }
-      const challenge = response.headers.get('www-authenticate');
-      return { kind: 'provider-error', error: `HTTP ${response.status}`, ...(challenge && { description: challenge }), status: response.status };
+    refresh(refreshToken, { signal }) {
+      current = undefined;
+      // On the core's timeout this rejects first, naming the request that got no answer: the abort
+      // listener registered here runs before the core's own, and the core reads `url` and `phase`.
+      return new Promise<RefreshOutcome>((resolve, reject) => {
+        const stop = onAbort(signal, (reason) => reject(current ? requestError(ErrorCode.TRANSIENT, current, 'no answer in time', { cause: reason }) : reason));
+        refresh(refreshToken, signal).then(resolve, reject).finally(stop);
+      });
     },
   };
 }

@@ -1,6 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import { herdName } from '../shared/coordinator.js';
+import { retryOnNonceChallenge } from '../oauth/dpop-nonce.js';
 import type { DpopProofSource, DpopRequestOptions } from '../oauth/token-endpoint.js';
+import { createDpopFetch } from './dpop-fetch.js';
 import { createDpopKeyStore, generateDpopKeyPair, type DpopKeyStore, type StoredDpopKey } from './dpop-key-store.js';
 
 /**
@@ -24,6 +26,10 @@ export interface DpopOptions {
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-8 (authorization server nonce)
  */
 export interface Dpop extends DpopProofSource {
+  /** The session this key belongs to: the coordinator given it must have the same `sessionKey`. */
+  readonly sessionKey: string;
+  /** The tokenherd database that holds the key: the coordinator's `databaseName`. */
+  readonly databaseName: string;
   /** The session's key as stored now; undefined when none is (never signed in with DPoP, signed out, or deleted). */
   key(): Promise<StoredDpopKey | undefined>;
   /** oauth4webapi's proof maker for `key`, which puts the latest shared nonce of the target server in each proof. */
@@ -52,6 +58,11 @@ export interface Dpop extends DpopProofSource {
   signIn(exchange: (options: DpopRequestOptions) => Promise<unknown>, setSession: (tokenResponse: unknown) => Promise<void>): Promise<void>;
   /** Deletes the session's key: after a sign-out no proof can be made for its tokens. */
   forget(): Promise<void>;
+  /**
+   * What `coordinator.fetch` sends with: `Authorization: DPoP` and a proof for the access token,
+   * one retry on a nonce challenge; resolves undefined, sending nothing, when no key is stored.
+   */
+  resourceSender(options: { readonly fetch: typeof fetch; readonly allowInsecureRequests: boolean }): (request: Request, accessToken: string) => Promise<Response | undefined>;
   close(): void;
 }
 
@@ -109,15 +120,21 @@ export function createDpop(options: DpopOptions): Dpop {
     };
   }
 
-  return {
+  const dpop: Dpop = {
+    sessionKey,
+    databaseName: options.databaseName,
     key: () => store.read(sessionKey),
     handle,
     nonce: (origin) => nonces.get(origin),
     observe,
     requestOptions,
-    async proofOptions(fetchImpl) {
+    async tokenRequest(origin, send, fetchImpl) {
       const key = await store.read(sessionKey);
-      return key && requestOptions(handle(key), fetchImpl);
+      if (key === undefined) {
+        return { error: 'dpop_key_missing', description: 'the DPoP key of this session is no longer in IndexedDB, and its refresh token is bound to that key' };
+      }
+      const proofs = requestOptions(handle(key), fetchImpl);
+      return retryOnNonceChallenge(() => dpop.firstContact(origin, () => send(proofs)));
     },
     async firstContact(origin, request) {
       if (contacted.has(origin) || nonces.has(origin)) return request();
@@ -142,6 +159,8 @@ export function createDpop(options: DpopOptions): Dpop {
       });
     },
     forget: () => store.delete(sessionKey),
+    resourceSender: ({ fetch, allowInsecureRequests }) => createDpopFetch({ dpop, fetch, allowInsecureRequests }),
     close: () => store.close(),
   };
+  return dpop;
 }

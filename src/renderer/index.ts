@@ -4,8 +4,7 @@ import { invalidOption } from '../shared/settings.js';
 import { bearerSend, createAuthorizedFetch } from '../oauth/authorized-fetch.js';
 import { checkProviderOptions, providerPorts, type ProviderOptions } from '../oauth/provider-options.js';
 import { openSuspendableChannel } from './broadcast.js';
-import { createDpop } from './dpop.js';
-import { createDpopFetch } from './dpop-fetch.js';
+import type { Dpop } from './dpop.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
 import { createWebLocks } from './web-locks.js';
 
@@ -13,11 +12,12 @@ export interface TokenCoordinatorOptions extends ProviderOptions {
   /** IndexedDB database name. Default `tokenherd`. */
   readonly databaseName?: string;
   /**
-   * DPoP (RFC 9449): tokens bound to the session's non-extractable key pair, which every
-   * window reads from IndexedDB. Refreshes and `fetch` carry proofs; sign in with
-   * `createDpop(...).signIn` so the code exchange is bound to a new key. See docs/dpop.md.
+   * DPoP (RFC 9449): `createDpop({ sessionKey, databaseName })`, the session's non-extractable
+   * key pair, which every window reads from IndexedDB. Refreshes and `fetch` carry proofs; sign
+   * in with the same object's `signIn` so the code exchange is bound to a new key. The coordinator
+   * closes it with itself. Without it no DPoP code is bundled. See docs/dpop.md.
    */
-  readonly dpop?: boolean;
+  readonly dpop?: Dpop;
 }
 
 export interface TokenCoordinator extends CoordinatorCore {
@@ -26,7 +26,7 @@ export interface TokenCoordinator extends CoordinatorCore {
    * and a proof). On a 401 it takes a newer token (another window's, or one refresh) and
    * retries once. Resolves with the response, whatever its status.
    * @throws the codes of `getAccessToken`; TRANSIENT when the request itself fails
-   *   (network), ABORTED when its `signal` aborts, INVALID_OPTIONS for an invalid
+   *   (network; MISCONFIGURED for an unknown host), with its `url` and `phase`, ABORTED when its `signal` aborts, INVALID_OPTIONS for an invalid
    *   request; with `dpop` and no key stored, SESSION_EXPIRED (as rejections)
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -73,7 +73,14 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const { settings, endpoint, fetchImpl } = checked;
   const databaseName = options.databaseName ?? DEFAULT_DATABASE_NAME;
   if (typeof databaseName !== 'string' || databaseName === '') throw invalidOption('databaseName must be a non-empty string');
-  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') throw invalidOption('dpop must be a boolean');
+  const { dpop } = options;
+  if (dpop !== undefined && (typeof dpop !== 'object' || dpop === null || typeof dpop.tokenRequest !== 'function' || typeof dpop.resourceSender !== 'function')) {
+    // `dpop: true`, the spelling before 0.2, made every coordinator carry the DPoP code.
+    throw invalidOption('dpop must come from createDpop({ sessionKey, databaseName })');
+  }
+  if (dpop && (dpop.sessionKey !== settings.sessionKey || dpop.databaseName !== databaseName)) {
+    throw invalidOption(`dpop was made for session ${JSON.stringify(dpop.sessionKey)} in database ${JSON.stringify(dpop.databaseName)}, not this coordinator's`);
+  }
   if (typeof navigator === 'undefined' || !navigator.locks || typeof BroadcastChannel === 'undefined' || typeof indexedDB === 'undefined') {
     // Never run the refresh without the lock: that is the stampede this library exists to prevent.
     throw new TokenHerdError(
@@ -81,8 +88,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
       'tokenherd needs navigator.locks, BroadcastChannel and indexedDB (a secure context in a current browser or Electron)',
     );
   }
-  const dpop = options.dpop === true ? createDpop({ sessionKey: settings.sessionKey, databaseName }) : undefined;
-  const dpopSend = dpop && createDpopFetch({ dpop, fetch: fetchImpl, allowInsecureRequests: endpoint.allowInsecureRequests === true });
+  const dpopSend = dpop?.resourceSender({ fetch: fetchImpl, allowInsecureRequests: endpoint.allowInsecureRequests === true });
 
   // Another context upgraded, deleted or evicted the database: re-read (the callback runs long after `core` exists).
   const indexedDbStore = createIndexedDbStore(databaseName, { onClosedByOthers: () => void core.reload().catch(() => {}) });
@@ -128,6 +134,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
             throw new TokenHerdError(ErrorCode.SESSION_EXPIRED, 'The DPoP key of this session is no longer stored: sign in again');
           }
         : bearerSend(fetchImpl),
+      fetchImpl,
     ),
   };
 }

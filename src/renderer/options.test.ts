@@ -1,7 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { createTokenCoordinator, type TokenCoordinatorOptions } from './index.js';
+import { createTokenCoordinator, sealWith, type Sealer, type TokenCoordinatorOptions } from './index.js';
 
 const valid: TokenCoordinatorOptions = { sessionKey: 'k', issuer: 'https://issuer.example', client: { client_id: 'app' } };
+/** The shape the coordinator checks of a `createDpop` result, for `sessionKey` in the default database. */
+const dpopOf = (sessionKey: string) => ({ sessionKey, databaseName: 'tokenherd', tokenRequest: async () => new Response(), resourceSender: () => async () => undefined });
 
 test('options are validated at creation, each with a message that names the option', () => {
   const cases: Array<[unknown, RegExp]> = [
@@ -22,7 +24,11 @@ test('options are validated at creation, each with a message that names the opti
     [{ ...valid, databaseName: '' }, /databaseName/],
     [{ ...valid, fetch: 'window.fetch' }, /fetch must be a function/],
     [{ ...valid, tokenEndpointFetch: {} }, /tokenEndpointFetch must be a function/],
-    [{ ...valid, dpop: 'yes' }, /dpop must be a boolean/],
+    [{ ...valid, dpop: true }, /dpop must come from createDpop\(\{ sessionKey, databaseName \}\)/],
+    [{ ...valid, dpop: { ...dpopOf('other'), sessionKey: 'other' } }, /dpop was made for session "other" in database "tokenherd", not this coordinator's/],
+    [{ ...valid, dpop: { ...dpopOf('k'), databaseName: 'elsewhere' } }, /dpop was made for session "k" in database "elsewhere"/],
+    [{ ...valid, sealer: { seal: async (t: string) => t, unseal: async (t: string) => t } }, /sealer and onSealingProblem are now sealing: sealWith\(sealer, \{ onSealingProblem \}\)/],
+    [{ ...valid, sealing: { seal: async (t: string) => t, unseal: async (t: string) => t } }, /sealing must come from sealWith\(sealer\)/],
   ];
   for (const [options, message] of cases) {
     expect(() => createTokenCoordinator(options as TokenCoordinatorOptions), JSON.stringify(options)).toThrow(
@@ -33,4 +39,13 @@ test('options are validated at creation, each with a message that names the opti
 
 test('valid options where Web Locks are missing fail with UNSUPPORTED, never run unlocked', () => {
   expect(() => createTokenCoordinator(valid)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+  expect(() => createTokenCoordinator({ ...valid, sealing: sealWith({ seal: async (t) => t, unseal: async (t) => t }) })).toThrow(
+    expect.objectContaining({ code: 'UNSUPPORTED' }),
+  );
+});
+
+test('sealWith checks its sealer', () => {
+  expect(() => sealWith({ seal: async (t: string) => t } as unknown as Sealer)).toThrow(
+    expect.objectContaining({ code: 'INVALID_OPTIONS', message: 'sealWith: the sealer must be an object with seal and unseal functions' }),
+  );
 });

@@ -43,7 +43,7 @@ export interface SignInOptions {
   readonly allowInsecureRequests?: boolean;
   /** Used for discovery and the code exchange. Default: the global `fetch`. */
   readonly fetch?: typeof fetch;
-  /** DPoP: the code exchange is bound to a new key of the session (`createDpop(...)`, with `dpop: true` on the coordinator). */
+  /** DPoP: the code exchange is bound to a new key of the session: the `createDpop(...)` object the coordinator was given as `dpop`. */
   readonly dpop?: DpopSignIn;
 }
 

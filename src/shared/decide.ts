@@ -186,9 +186,11 @@ export function judge(outcome: RefreshOutcome, sent: Sent, settings: Pick<Resolv
       return {
         do: 'expire',
         refusal,
+        // What is known: the provider no longer takes this token. An earlier send without an answer
+        // may explain it, or not (a provider restarted without its grants refuses the same way).
         reason: before
-          ? `The provider rejected the refresh token (${said}): an earlier refresh of it was sent and its response lost, so the provider rotated it and the new token never arrived. Sign in again`
-          : `The provider rejected the refresh token (${said}): sign in again`,
+          ? `The provider rejected the refresh token (${said}). ${before.unknownSends === 1 ? 'An earlier request with it got' : `${before.unknownSends} earlier requests with it got`} no answer: either the provider rotated it then and that response lost on the way carried the new token, or the provider no longer knows it (a restart that lost its grants, a revoked grant). Sign in again`
+          : `The provider rejected the refresh token (${said}): it no longer accepts it (used elsewhere, revoked, expired, or unknown after a restart). Sign in again`,
       };
     }
     case 'provider-error': {

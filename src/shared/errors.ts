@@ -45,10 +45,35 @@ export const ErrorCode = {
   SIGN_IN_CANCELLED: 'SIGN_IN_CANCELLED',
   /** A sign-in failed: discovery, a callback whose state matches no sign-in in progress, an error from the provider, or the code exchange. Nothing is stored. */
   SIGN_IN_FAILED: 'SIGN_IN_FAILED',
+
+  /**
+   * A request cannot work as configured, and waiting will not fix it: no server answers at
+   * the URL (refused on every attempt, an unknown host), the token endpoint path is wrong
+   * (404, 405), the issuer's discovery document is missing or names another issuer, or the
+   * server's answer is refused by CORS. `url` and `phase` say which request. Nothing is
+   * known to be wrong with the session: it is kept, and the next call tries again.
+   */
+  MISCONFIGURED: 'MISCONFIGURED',
 } as const;
 
 /** One of the stable codes above. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Which request failed: finding the token endpoint, the refresh itself, or the app's own request through `coordinator.fetch`. */
+export type RequestPhase = NonNullable<TokenHerdError['phase']>;
+
+/** Where a request failed: its URL and phase (on TRANSIENT, MISCONFIGURED and PROVIDER_ERROR errors of a request). */
+export interface RequestContext {
+  readonly url: string;
+  readonly phase: RequestPhase;
+}
+
+/** The `url` and `phase` that `value` (an error, or a token endpoint's outcome) carries, if it carries both. */
+export function requestContextOf(value: unknown): RequestContext | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { url, phase } = value as Partial<Record<keyof RequestContext, unknown>>;
+  return typeof url === 'string' && (phase === 'discovery' || phase === 'token-request' || phase === 'resource-request') ? { url, phase } : undefined;
+}
 
 /**
  * The one error class of tokenherd. `code` is stable: the core's `ErrorCode` unless a
@@ -67,17 +92,30 @@ export class TokenHerdError<Code extends string = ErrorCode> extends Error {
   readonly error_description?: string;
   /** The HTTP status of the provider's answer. */
   readonly status?: number;
+  /** The URL of the request that failed (a request's failure only). */
+  readonly url?: string;
+  /** Which request failed: finding the token endpoint, the refresh itself, or the app's own request through `coordinator.fetch`. */
+  readonly phase?: 'discovery' | 'token-request' | 'resource-request';
 
   constructor(
     code: Code,
     message: string,
-    options?: { readonly cause?: unknown; readonly error?: string; readonly error_description?: string; readonly status?: number },
+    options?: {
+      readonly cause?: unknown;
+      readonly error?: string;
+      readonly error_description?: string;
+      readonly status?: number;
+      readonly url?: string;
+      readonly phase?: 'discovery' | 'token-request' | 'resource-request';
+    },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options?.error !== undefined) this.error = options.error;
     if (options?.error_description !== undefined) this.error_description = options.error_description;
     if (options?.status !== undefined) this.status = options.status;
+    if (options?.url !== undefined) this.url = options.url;
+    if (options?.phase !== undefined) this.phase = options.phase;
   }
 }
 
@@ -98,7 +136,10 @@ export function errorCodeOf(value: unknown): ErrorCode | undefined {
  * code, which may also be a runtime shell's (e.g. `DesktopErrorCode.NOT_ALLOWED`).
  * It narrows to what an error keeps by value, the provider's answer included.
  */
-export function isTokenHerdError<Code extends string = ErrorCode>(value: unknown, code?: Code): value is Pick<TokenHerdError<Code>, 'code' | 'message' | 'error' | 'error_description' | 'status'> {
+export function isTokenHerdError<Code extends string = ErrorCode>(
+  value: unknown,
+  code?: Code,
+): value is Pick<TokenHerdError<Code>, 'code' | 'message' | 'error' | 'error_description' | 'status' | 'url' | 'phase'> {
   if (code === undefined) return errorCodeOf(value) !== undefined;
   return typeof value === 'object' && value !== null && (value as { code?: unknown }).code === code;
 }

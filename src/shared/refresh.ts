@@ -1,6 +1,6 @@
 import { createAbortController, onAbort } from './abort.js';
 import { MAX_ADOPTIONS, judge, markerFor, type DecisionAt, type Need, type Vantage } from './decide.js';
-import { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
+import { ErrorCode, TokenHerdError, isTokenHerdError, requestContextOf, type RequestContext } from './errors.js';
 import type { TokenHerdEvent } from './events.js';
 import type { Lifetime } from './lifetime.js';
 import type { OfflineProbe } from './offline-probe.js';
@@ -49,6 +49,10 @@ export interface Refresher {
 /** Retries of a failed store of rotated tokens; the deadline (`requestTimeoutMs`) usually ends them first. */
 const MAX_WRITE_RETRIES = 8;
 
+/** `reason`, naming the request it is about unless it does already. */
+const located = (reason: string, where: RequestContext | undefined): string =>
+  where && !reason.includes(where.url) ? `${reason} (${where.phase} ${where.url})` : reason;
+
 const providerFields = (refusal: ProviderRefusal | undefined) =>
   refusal && { error: refusal.error, ...(refusal.description !== undefined && { error_description: refusal.description }), ...(refusal.status !== undefined && { status: refusal.status }) };
 
@@ -69,21 +73,22 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
     emit({ type: 'leeway-exceeds-lifetime', leewaySeconds: settings.refreshLeewaySeconds, lifetimeSeconds });
   }
 
-  /** A failure after a request was sent: reported as `refresh-failed`, then to the caller. */
-  function sendFailed(code: ErrorCode, reason: string, refusal?: ProviderRefusal): TokenHerdError {
-    emit({ type: 'refresh-failed', code, reason, willRetry: false });
-    return new TokenHerdError(code, reason, providerFields(refusal));
+  /** A failure after a request was sent: reported as `refresh-failed`, then to the caller, with the request's URL and phase. */
+  function sendFailed(code: ErrorCode, reason: string, refusal?: ProviderRefusal, where?: RequestContext): TokenHerdError {
+    const message = located(reason, where);
+    emit({ type: 'refresh-failed', code, reason: message, willRetry: false });
+    return new TokenHerdError(code, message, { ...providerFields(refusal), ...where });
   }
 
   /**
    * I5: ends the session by compare-and-set to an `expired` tombstone, only if the stored
    * version is still `session`'s; a newer active session stored meanwhile is adopted instead.
    */
-  async function expire(session: ActiveSession, reason: string, progress: Progress, refusal?: ProviderRefusal): Promise<void> {
+  async function expire(session: ActiveSession, reason: string, progress: Progress, refusal?: ProviderRefusal, where?: RequestContext): Promise<void> {
     const tombstone: StoredSession = { ...identityOf(session), generation: session.generation + 1, state: 'signed-out', cause: 'expired', updatedAt: clock.now() };
     const result = await view.write(versionOf(session), tombstone, 'expired');
     if (result.ok || result.current?.state !== 'active') {
-      throw refusal ? sendFailed(ErrorCode.SESSION_EXPIRED, reason, refusal) : new TokenHerdError(ErrorCode.SESSION_EXPIRED, reason);
+      throw refusal ? sendFailed(ErrorCode.SESSION_EXPIRED, reason, refusal, where) : new TokenHerdError(ErrorCode.SESSION_EXPIRED, reason);
     }
     progress.adoptions++;
   }
@@ -122,11 +127,15 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
       ]);
     } catch (failure) {
       if (lifetime.closed()) throw lifetime.closedError();
+      // The endpoint knows this request cannot work as configured: this call ends, the session stays.
+      if (!request.signal.aborted && isTokenHerdError(failure, ErrorCode.MISCONFIGURED)) throw failure;
       const reason = request.signal.aborted
         ? `no response within ${settings.requestTimeoutMs} ms`
-        : `network error: ${failure instanceof Error ? failure.message : String(failure)}`;
+        : isTokenHerdError(failure)
+          ? failure.message
+          : `network error: ${failure instanceof Error ? failure.message : String(failure)}`;
       // Offline, the request never left this machine; otherwise it may have been processed.
-      return { kind: 'transient', reason, answered: probe.offline() };
+      return { ...requestContextOf(failure), kind: 'transient', reason, answered: probe.offline() };
     } finally {
       clock.clearTimeout(timer);
       stopClose();
@@ -148,7 +157,16 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
     const started = clock.now();
     emit({ type: 'refresh-started', generation: session.generation, attempt });
     requests++;
-    const outcome = await requestOnce(refreshToken);
+    const outcome = await requestOnce(refreshToken).catch(async (failure: unknown) => {
+      if (isTokenHerdError(failure, ErrorCode.MISCONFIGURED)) {
+        // The endpoint processed nothing this send carried (or earlier unanswered sends keep their marker):
+        // the record goes back to what it was; a store failure here surfaces on the next read.
+        await view.annotate(session, session.refreshInFlight ? { refreshInFlight: session.refreshInFlight } : {}).catch(() => false);
+        emit({ type: 'refresh-failed', code: failure.code, reason: failure.message, willRetry: false });
+      }
+      throw failure;
+    });
+    const where = requestContextOf(outcome);
     const verdict = judge(outcome, { session, marker, attempt, now: clock.now(), offline: probe.offline() }, settings, random());
     switch (verdict.do) {
       case 'store':
@@ -162,7 +180,7 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
         progress.adoptions++; // a sign-out, sign-in or outside rotation was stored meanwhile: it wins, these tokens are discarded
         return undefined;
       case 'expire':
-        await expire(session, verdict.reason, progress, verdict.refusal);
+        await expire(session, verdict.reason, progress, verdict.refusal, where);
         return undefined;
       case 'fail':
       case 'retry':
@@ -170,8 +188,8 @@ export function createRefresher({ settings, view, endpoint, clock, lifetime, pro
           progress.adoptions++;
           return undefined;
         }
-        if (verdict.do === 'fail') throw sendFailed(verdict.code, verdict.reason, verdict.refusal);
-        emit({ type: 'refresh-failed', code: ErrorCode.TRANSIENT, reason: verdict.reason, willRetry: true });
+        if (verdict.do === 'fail') throw sendFailed(verdict.code, verdict.reason, verdict.refusal, where);
+        emit({ type: 'refresh-failed', code: ErrorCode.TRANSIENT, reason: located(verdict.reason, where), willRetry: true });
         await lifetime.sleep(verdict.delayMs);
         return undefined;
     }

@@ -25,7 +25,9 @@ type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ?
 type Expect<T extends true> = T;
 
 export type Checks = [
-  Expect<Equal<keyof typeof Node, 'createTokenCoordinator' | 'createFileBackend' | 'createPostgresBackend' | 'migratePostgres' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<
+    Equal<keyof typeof Node, 'createTokenCoordinator' | 'createFileBackend' | 'createPostgresBackend' | 'migratePostgres' | 'sealWith' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>
+  >,
   // A backend is opaque: its user only closes it (and, for files, finds a session's file).
   Expect<Equal<keyof SessionBackend, 'close'>>,
   Expect<Equal<keyof FileBackend, 'close' | 'fileOf'>>,

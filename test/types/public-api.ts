@@ -13,6 +13,7 @@ import {
   retryOnNonceChallenge,
   type DpopSignIn,
   type SignInOptions,
+  sealWith,
   type Dpop,
   type DpopRequestOptions,
   type CoordinatorState,
@@ -21,9 +22,11 @@ import {
   type OAuthClientOptions,
   type ProviderProfile,
   type Sealer,
+  type Sealing,
   type SessionChange,
   type TokenCoordinator,
   type TokenCoordinatorOptions,
+  type TokenHerdError,
   type TokenHerdEvent,
 } from 'tokenherd';
 import type * as App from 'tokenherd';
@@ -77,8 +80,11 @@ export type Checks = [
       | 'CANNOT_REFRESH'
       | 'SIGN_IN_CANCELLED'
       | 'SIGN_IN_FAILED'
+      | 'MISCONFIGURED'
     >
   >,
+  Expect<Equal<TokenHerdError['phase'], 'discovery' | 'token-request' | 'resource-request' | undefined>>,
+  Expect<Equal<TokenHerdError['url'], string | undefined>>,
   Expect<
     Equal<
       DesktopErrorCode,
@@ -100,12 +106,14 @@ export type Checks = [
   Expect<Equal<CoordinatorState['status'], 'unknown' | 'signed-in' | 'signed-out'>>,
   Expect<Equal<TokenCoordinatorOptions['sessionKey'], string>>,
   Expect<Equal<TokenCoordinatorOptions['tokenEndpointFetch'], typeof fetch | undefined>>,
-  Expect<Equal<TokenCoordinatorOptions['dpop'], boolean | undefined>>,
+  Expect<Equal<TokenCoordinatorOptions['dpop'], Dpop | undefined>>,
   Expect<Equal<Parameters<Dpop['signIn']>, [exchange: (options: DpopRequestOptions) => Promise<unknown>, setSession: (tokenResponse: unknown) => Promise<void>]>>,
   Expect<Equal<Awaited<ReturnType<SessionStore['compareAndSet']>>, CompareAndSetResult>>,
   Expect<Equal<TokenCoordinatorOptions['client'], OAuthClientOptions>>,
   Expect<Equal<TokenCoordinatorOptions['profile'], ProviderProfile | undefined>>,
-  Expect<Equal<TokenCoordinatorOptions['sealer'], Sealer | undefined>>,
+  Expect<Equal<TokenCoordinatorOptions['sealing'], Sealing | undefined>>,
+  Expect<Equal<Parameters<typeof sealWith>[0], Sealer>>,
+  Expect<Equal<ReturnType<typeof sealWith>, Sealing>>,
   Expect<Equal<Parameters<typeof createDpop>[0]['databaseName'], string>>,
   Expect<Equal<typeof DEFAULT_DATABASE_NAME, 'tokenherd'>>,
   // The sign-in helpers: one options object for all; DPoP binding by a parameter that a `Dpop` satisfies.
@@ -123,7 +131,23 @@ export type Checks = [
   Expect<Equal<IpcErrorCode, ErrorCode | DesktopErrorCode>>,
   Expect<Equal<BrokerAnswer, { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly code: IpcErrorCode; readonly message: string }>>,
   // Every runtime export of each entry, exactly: a value added or removed fails here.
-  Expect<Equal<keyof typeof App, 'createTokenCoordinator' | 'createDpop' | 'retryOnNonceChallenge' | 'DEFAULT_DATABASE_NAME' | 'signInWithRedirect' | 'completeSignIn' | 'signInWithPopup' | 'signInWithUserAgent' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
+  Expect<
+    Equal<
+      keyof typeof App,
+      | 'createTokenCoordinator'
+      | 'createDpop'
+      | 'sealWith'
+      | 'retryOnNonceChallenge'
+      | 'DEFAULT_DATABASE_NAME'
+      | 'signInWithRedirect'
+      | 'completeSignIn'
+      | 'signInWithPopup'
+      | 'signInWithUserAgent'
+      | 'ErrorCode'
+      | 'TokenHerdError'
+      | 'isTokenHerdError'
+    >
+  >,
   Expect<Equal<keyof typeof Core, 'createCoordinatorCore' | 'resolveSettings' | 'herdName' | 'isStoredSession' | 'isVersion' | 'versionOf' | 'ErrorCode' | 'TokenHerdError' | 'isTokenHerdError'>>,
   Expect<Equal<keyof typeof Desktop, 'relayedFetch' | 'sealerFromBridge' | 'serveTokenRequests' | 'signInWithSystemBrowser' | 'userAgentFromBridge' | 'ErrorCode' | 'DesktopErrorCode'>>,
   Expect<Equal<Parameters<typeof Desktop.signInWithSystemBrowser>, [deps: Desktop.SystemBrowserDeps, options: Desktop.SystemBrowserSignInOptions]>>,
@@ -221,6 +245,11 @@ export function refusalOf(error: unknown): [string | undefined, string | undefin
   return isTokenHerdError(error, 'PROVIDER_ERROR') ? [error.error, error.error_description, error.status] : undefined;
 }
 
+// A request that cannot work as configured names its URL and phase in fields.
+export function misconfiguredRequestOf(error: unknown): [string | undefined, 'discovery' | 'token-request' | 'resource-request' | undefined] | undefined {
+  return isTokenHerdError(error, 'MISCONFIGURED') ? [error.url, error.phase] : undefined;
+}
+
 // A CORS-less token endpoint (GitHub's) through the Electron main process: the window holds no client secret.
 export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
   return createTokenCoordinator({
@@ -236,7 +265,7 @@ export function throughMainProcess(bridge: DesktopAppBridge): TokenCoordinator {
 // The desktop window's side: sealing through the main process's keychain, and answering its token broker.
 export function desktopWindow(bridge: DesktopAppBridge): () => void {
   const sealer: Sealer = sealerFromBridge(bridge);
-  const coordinator = createTokenCoordinator({ sessionKey: 'github', issuer: 'https://github.com', client: { client_id: 'Iv1.app' }, sealer });
+  const coordinator = createTokenCoordinator({ sessionKey: 'github', issuer: 'https://github.com', client: { client_id: 'Iv1.app' }, sealing: sealWith(sealer) });
   return serveTokenRequests(bridge, 'github', coordinator);
 }
 
@@ -283,8 +312,8 @@ export function coreForTests() {
 
 // DPoP: a sign-in bound to a new key, then the coordinator's refreshes and fetches carry proofs of it.
 export async function dpopSignIn(exchange: (options: DpopRequestOptions) => Promise<unknown>): Promise<TokenCoordinator> {
-  const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop: true });
   const dpop: Dpop = createDpop({ sessionKey: 'acme', databaseName: DEFAULT_DATABASE_NAME });
+  const coordinator = createTokenCoordinator({ sessionKey: 'acme', issuer: 'https://issuer.example', client: { client_id: 'app' }, dpop });
   await dpop.signIn((options) => retryOnNonceChallenge(() => exchange(options)), (response) => coordinator.setSession(response));
   return coordinator;
 }

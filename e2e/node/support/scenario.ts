@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test';
 import type { OAuthServer } from '../../../dev/oauth-server.js';
-import { createTokenCoordinator, type Sealer, type SessionBackend, type TokenCoordinator } from '../../../src/node/index.js';
+import { createTokenCoordinator, type Sealing, type SessionBackend, type TokenCoordinator } from '../../../src/node/index.js';
 import { LEEWAY_SECONDS } from './fixtures.js';
 import { burstAll, untilTime, type BurstResult, type WorkerProcess } from './processes.js';
 import type { WorkerConfig } from './protocol.js';
@@ -28,7 +28,7 @@ export function coordinatorOn(
   oauth: { readonly issuer: string; readonly tokenEndpoint: string; readonly clientId: string },
   backend: SessionBackend,
   sessionKey: string,
-  extra: { readonly sealer?: Sealer } = {},
+  extra: { readonly sealing?: Sealing } = {},
 ): TokenCoordinator {
   return createTokenCoordinator({
     sessionKey,
