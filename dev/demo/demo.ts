@@ -50,6 +50,8 @@ const coordinator = createTokenCoordinator({
   },
   allowInsecureRequests: new URL(issuer).protocol === 'http:',
   refreshLeewaySeconds: Number(params.get('leeway') ?? 5),
+  // `auto=0`: refresh only when a caller needs it (the on-demand tests).
+  autoRefresh: params.get('auto') !== '0',
   ...(grace ? { profile: { reuseGraceSeconds: Number(grace[1]) } } : profile === 'github' || profile === 'non-rotating' ? { profile } : {}),
   ...numbers([
     ['request_timeout', 'requestTimeoutMs'],
@@ -85,6 +87,8 @@ function render(): void {
   $('refreshes').textContent = String(state.refreshRequests);
   $('lock').textContent = state.holdsLock ? 'holds the lock' : 'idle';
   $('lock').classList.toggle('held', state.holdsLock);
+  $('role').textContent = state.holdsRole ? 'scheduler' : 'listener';
+  $('role').classList.toggle('held', state.holdsRole);
   $('countdown').textContent = state.expiresAt === undefined ? '–' : `${Math.max(0, Math.round((state.expiresAt - Date.now()) / 1000))} s`;
 }
 
@@ -175,7 +179,41 @@ async function api() {
   }
 }
 
+/**
+ * What the auto refresh tests read: every `ms`, this window calls getAccessToken as an app would
+ * and notes whether the call waited (was not served from memory) and how long it took, and
+ * whether the token it holds has expired (signed in only).
+ */
+const watch = { calls: 0, waited: 0, maxLatencyMs: 0, expiredSamples: 0, latencies: [] as number[], slow: [] as Array<{ leftMs: number | undefined; generation: number }> };
+function watchEvery(ms: number): void {
+  setInterval(() => {
+    const state = coordinator.getState();
+    if (state.status !== 'signed-in') return;
+    if (state.expiresAt !== undefined && state.expiresAt <= Date.now()) watch.expiredSamples++;
+    const started = performance.now();
+    let settled = false;
+    void coordinator.getAccessToken().then(
+      () => {
+        settled = true;
+        const latency = performance.now() - started;
+        watch.calls++;
+        watch.latencies.push(latency);
+        watch.maxLatencyMs = Math.max(watch.maxLatencyMs, latency);
+      },
+      () => {},
+    );
+    // Served from memory settles within this task's microtasks; a store read, a lock or a request takes another task.
+    setTimeout(() => {
+      if (settled) return;
+      watch.waited++;
+      watch.slow.push({ leftMs: state.expiresAt === undefined ? undefined : state.expiresAt - Date.now(), generation: state.generation });
+    }, 0);
+  }, ms);
+}
+if (params.has('watch')) watchEvery(Number(params.get('watch')));
+
 const handle = {
+  watch,
   // A store that cannot be read leaves the state `unknown`; the next call reports why.
   ready: completeSignIn()
     .then(() => coordinator.reload().catch(() => undefined))
