@@ -161,3 +161,31 @@ test('the holder gives the role up on pagehide and freeze, is cached (a held loc
   await reach(holder, (await state(next)).generation);
   await expectNeverWaited(oauth, rest);
 });
+
+test('the control room lists every window with its role, and its timeline of rotations matches the server log', async ({ app, oauth }) => {
+  const arrivals: number[] = [];
+  oauth.onRefreshRequest(async () => void arrivals.push(Date.now()));
+  const pages = await openAuto(app, 3);
+  await reach(pages[0]!, 3);
+  const [page] = pages;
+  const timeline = () =>
+    page!.evaluate(() =>
+      [...document.querySelectorAll('#control-timeline g')].map((g) => ({
+        generation: Number(g.getAttribute('data-generation')),
+        started: Number(g.getAttribute('data-started')),
+        stored: Number(g.getAttribute('data-stored')),
+        received: [...g.querySelectorAll('circle')].map((dot) => ({ window: dot.getAttribute('data-window'), at: Number(dot.getAttribute('data-at')) })),
+      })),
+    );
+  await expect.poll(async () => (await timeline()).filter((r) => r.received.length === 3).length).toBeGreaterThanOrEqual(2);
+  const rows = await page!.locator('#control-windows tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  expect(rows.map((row) => row[0]).sort()).toEqual(['0', '1', '2']);
+  expect(rows.filter((row) => row[1] === 'scheduler')).toHaveLength(1);
+  for (const rotation of (await timeline()).filter((r) => r.received.length === 3)) {
+    // Exactly one request reached the server between the refresh's start and its stored answer.
+    expect(arrivals.filter((at) => at >= rotation.started && at <= rotation.stored), `generation ${rotation.generation}`).toHaveLength(1);
+    expect(rotation.received.map((r) => r.window).sort()).toEqual(['0', '1', '2']);
+    for (const { at } of rotation.received) expect(at).toBeGreaterThanOrEqual(rotation.started);
+  }
+  expect(arrivals).toHaveLength(oauth.stats().refreshRequests);
+});

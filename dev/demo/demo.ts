@@ -10,6 +10,7 @@ import {
   type TokenHerdEvent,
 } from '../../src/renderer/index.js';
 import { authorizationRequest } from '../authorization-request.js';
+import { startControlRoom } from './control-room.js';
 import { connectDesktop } from './desktop.js';
 
 /**
@@ -149,6 +150,7 @@ async function completeSignIn(): Promise<void> {
   history.replaceState(null, '', pending.returnTo);
 }
 
+const controlRoom = startControlRoom(windowId, coordinator);
 $('window-id').textContent = `window ${windowId}${desktop.shell === 'electron' ? ' (desktop)' : ''}`;
 desktop.serve(sessionKey, coordinator);
 $('sign-in').addEventListener('click', () => void signIn());
@@ -184,9 +186,21 @@ async function api() {
  * and notes whether the call waited (was not served from memory) and how long it took, and
  * whether the token it holds has expired (signed in only).
  */
-const watch = { calls: 0, waited: 0, maxLatencyMs: 0, expiredSamples: 0, latencies: [] as number[], slow: [] as Array<{ leftMs: number | undefined; generation: number }> };
+const watch = {
+  calls: 0,
+  waited: 0,
+  maxLatencyMs: 0,
+  expiredSamples: 0,
+  latencies: [] as number[],
+  /** How late each tick of this window's own timer ran, ms. */
+  tickLateness: [] as number[],
+  slow: [] as Array<{ leftMs: number | undefined; generation: number }>,
+};
 function watchEvery(ms: number): void {
+  let due = Date.now() + ms;
   setInterval(() => {
+    watch.tickLateness.push(Math.max(0, Date.now() - due));
+    due = Date.now() + ms;
     const state = coordinator.getState();
     if (state.status !== 'signed-in') return;
     if (state.expiresAt !== undefined && state.expiresAt <= Date.now()) watch.expiredSamples++;
@@ -213,7 +227,10 @@ function watchEvery(ms: number): void {
 if (params.has('watch')) watchEvery(Number(params.get('watch')));
 
 const handle = {
+  controlRoom,
   watch,
+  /** Starts the caller loop of `watch` (the `watch=<ms>` query parameter starts it at load). */
+  watchEvery,
   // A store that cannot be read leaves the state `unknown`; the next call reports why.
   ready: completeSignIn()
     .then(() => coordinator.reload().catch(() => undefined))
