@@ -138,7 +138,7 @@ test('the machine sleeps through the expiry: on wake, one request for all window
   expect(oauth.stats()).toMatchObject({ invalidGrant: 0, grantsRevoked: 0, maxConcurrentRefreshes: 1 });
 });
 
-test('the holder gives the role up on pagehide and freeze, is cached (a held lock would bar it), and the others refresh on time meanwhile', async ({ app, oauth, context }) => {
+test('the holder gives the role up on pagehide and freeze and is restored from the back/forward cache; the others refresh on time meanwhile', async ({ app, oauth, context }) => {
   const pages = await openAuto(app, 3);
   const holder = await holderOf(pages);
   const rest = pages.filter((page) => page !== holder);

@@ -25,7 +25,13 @@ const STALE_MS = 2_000;
 const SVG = 'http://www.w3.org/2000/svg';
 
 export function startControlRoom(windowId: string, coordinator: { getState(): CoordinatorState; subscribe(listener: (event: TokenHerdEvent) => void): () => void }) {
-  const channel = new BroadcastChannel('tokenherd-demo:control');
+  // Closed while the page is in the back/forward cache: a message to a cached page's open channel evicts it.
+  let channel: BroadcastChannel | undefined;
+  const openChannel = (): BroadcastChannel => {
+    const opened = new BroadcastChannel('tokenherd-demo:control');
+    opened.onmessage = (message: MessageEvent<Report>) => take(message.data);
+    return opened;
+  };
   const windows = new Map<string, { at: number; state: CoordinatorState }>();
   const rotations = new Map<number, Rotation>();
 
@@ -45,10 +51,10 @@ export function startControlRoom(windowId: string, coordinator: { getState(): Co
 
   function publish(report: Report): void {
     take(report);
-    channel.postMessage(report);
+    channel?.postMessage(report);
   }
 
-  channel.onmessage = (message: MessageEvent<Report>) => take(message.data);
+  channel = openChannel();
   coordinator.subscribe((event) => publish({ kind: 'event', windowId, at: Date.now(), event }));
   const tell = (): void => publish({ kind: 'status', windowId, at: Date.now(), state: coordinator.getState() });
   tell();
@@ -56,7 +62,14 @@ export function startControlRoom(windowId: string, coordinator: { getState(): Co
     tell();
     draw();
   }, 500);
-  addEventListener('pagehide', () => channel.postMessage({ kind: 'closed', windowId } satisfies Report));
+  addEventListener('pagehide', () => {
+    channel?.postMessage({ kind: 'closed', windowId } satisfies Report);
+    channel?.close();
+    channel = undefined;
+  });
+  addEventListener('pageshow', (event) => {
+    if (event.persisted) channel = openChannel();
+  });
 
   function draw(): void {
     const now = Date.now();
