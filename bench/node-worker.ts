@@ -65,6 +65,7 @@ function contestant(): () => Promise<string> {
       client: { client_id: config.clientId },
       allowInsecureRequests: true,
       refreshLeewaySeconds: config.leewaySeconds,
+      autoRefresh: false, // the on-demand table: every process asks at the stale instant
       backend,
     });
     closeContestant = () => {

@@ -51,7 +51,7 @@ async function openUnderCsp(
     window.violations = [];
     document.addEventListener('securitypolicyviolation', (e) => window.violations.push(`${e.effectiveDirective} ${e.blockedURI}`));
   });
-  const query = new URLSearchParams({ issuer, client_id: oauth.clientId, session: 'e2e', poll: '0', leeway: '0' });
+  const query = new URLSearchParams({ issuer, client_id: oauth.clientId, session: 'e2e', poll: '0', leeway: '0', auto: '0' });
   const pages = await Promise.all(
     Array.from({ length: count }, async () => {
       const page = await context.newPage();

@@ -66,6 +66,8 @@ export const bench = createBench(
         client: { client_id: clientId },
         allowInsecureRequests: true,
         refreshLeewaySeconds: 0,
+        // The on-demand table: every window asks at the expiry instant ("callers never wait" measures autoRefresh).
+        autoRefresh: false,
       });
       coordinator.subscribe((event) => {
         if (event.type === 'session-changed' && !heldAt.has(event.generation)) heldAt.set(event.generation, Date.now());

@@ -13,6 +13,7 @@ import {
   type SignInOptions,
   type TokenHerdEvent,
 } from '../../src/renderer/index.js';
+import { startControlRoom } from './control-room.js';
 import { connectDesktop } from './desktop.js';
 
 /**
@@ -55,6 +56,8 @@ const coordinator = createTokenCoordinator({
   },
   allowInsecureRequests: new URL(issuer).protocol === 'http:',
   refreshLeewaySeconds: Number(params.get('leeway') ?? 5),
+  // `auto=0`: refresh only when a caller needs it (the on-demand tests).
+  autoRefresh: params.get('auto') !== '0',
   ...(grace ? { profile: { reuseGraceSeconds: Number(grace[1]) } } : profile === 'github' || profile === 'non-rotating' ? { profile } : {}),
   ...numbers([
     ['request_timeout', 'requestTimeoutMs'],
@@ -99,6 +102,8 @@ function render(): void {
   $('refreshes').textContent = String(state.refreshRequests);
   $('lock').textContent = state.holdsLock ? 'holds the lock' : 'idle';
   $('lock').classList.toggle('held', state.holdsLock);
+  $('role').textContent = state.holdsRole ? 'scheduler' : 'listener';
+  $('role').classList.toggle('held', state.holdsRole);
   $('countdown').textContent = state.expiresAt === undefined ? '–' : `${Math.max(0, Math.round((state.expiresAt - Date.now()) / 1000))} s`;
 }
 
@@ -127,6 +132,7 @@ async function signIn(): Promise<void> {
   return signInWithRedirect(signInOptions);
 }
 
+const controlRoom = startControlRoom(windowId, coordinator);
 $('window-id').textContent = `window ${windowId}${desktop.shell === 'electron' ? ' (desktop)' : ''}`;
 desktop.serve(sessionKey, coordinator);
 $('sign-in').addEventListener('click', () => void signIn().catch((error: unknown) => log(`sign-in: ${String(error)}`)));
@@ -157,7 +163,56 @@ async function api() {
   }
 }
 
+/**
+ * What the auto refresh tests read: every `ms`, this window calls getAccessToken as an app would
+ * and notes whether the call waited (was not served from memory) and how long it took, and
+ * whether the token it holds has expired (signed in only).
+ */
+const watch = {
+  calls: 0,
+  waited: 0,
+  maxLatencyMs: 0,
+  expiredSamples: 0,
+  latencies: [] as number[],
+  /** How late each tick of this window's own timer ran, ms. */
+  tickLateness: [] as number[],
+  slow: [] as Array<{ leftMs: number | undefined; generation: number }>,
+};
+function watchEvery(ms: number): void {
+  let due = Date.now() + ms;
+  setInterval(() => {
+    watch.tickLateness.push(Math.max(0, Date.now() - due));
+    due = Date.now() + ms;
+    const state = coordinator.getState();
+    if (state.status !== 'signed-in') return;
+    if (state.expiresAt !== undefined && state.expiresAt <= Date.now()) watch.expiredSamples++;
+    const started = performance.now();
+    let settled = false;
+    void coordinator.getAccessToken().then(
+      () => {
+        settled = true;
+        const latency = performance.now() - started;
+        watch.calls++;
+        watch.latencies.push(latency);
+        watch.maxLatencyMs = Math.max(watch.maxLatencyMs, latency);
+      },
+      () => {},
+    );
+    // Served from memory settles within this task's microtasks; a store read, a lock or a request takes another task.
+    setTimeout(() => {
+      if (settled) return;
+      watch.waited++;
+      watch.slow.push({ leftMs: state.expiresAt === undefined ? undefined : state.expiresAt - Date.now(), generation: state.generation });
+    }, 0);
+  }, ms);
+}
+if (params.has('watch')) watchEvery(Number(params.get('watch')));
+
 const handle = {
+  controlRoom,
+  watch,
+  /** Starts the caller loop of `watch` (the `watch=<ms>` query parameter starts it at load). */
+  watchEvery,
   // A store that cannot be read leaves the state `unknown`; the next call reports why.
   ready: completeSignIn(signInOptions)
     .catch((error: unknown) => log(`sign-in: ${String(error)}`))

@@ -86,7 +86,7 @@ if (!binary.ok) {
     TOKENHERD_ISSUER: oauth!.issuer,
     TOKENHERD_SESSION: SESSION,
     TOKENHERD_USER_DATA_DIR: userDataDir,
-    TOKENHERD_APP_QUERY: 'poll=0&leeway=0',
+    TOKENHERD_APP_QUERY: 'poll=0&leeway=0&auto=0',
     ...extra,
   });
 
@@ -214,7 +214,7 @@ if (!binary.ok) {
         TOKENHERD_ISSUER: github.issuer,
         TOKENHERD_TOKEN_ENDPOINT: github.tokenEndpoint,
         TOKENHERD_CLIENT_SECRET: secret,
-        TOKENHERD_APP_QUERY: 'poll=0&leeway=0&profile=github',
+        TOKENHERD_APP_QUERY: 'poll=0&leeway=0&auto=0&profile=github',
       });
       const pages = await appWindows(app, 3);
       await pages[0]!.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), await github.mintSession());

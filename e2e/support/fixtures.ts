@@ -81,7 +81,8 @@ export const test = base.extend<
   },
   app: async ({ context, origin, oauth, gateway, dpop }, use) => {
     const issuer = gateway?.issuer ?? oauth.issuer;
-    const query = { issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0', ...(dpop && { dpop: '1' }) };
+    // auto=0: these tests count on-demand refreshes; e2e/auto-refresh.spec.ts opens its windows with auto=1.
+    const query = { issuer, client_id: oauth.clientId, session: SESSION_KEY, poll: '0', leeway: '0', auto: '0', ...(dpop && { dpop: '1' }) };
     const app: App = {
       async open(count, options = {}) {
         const target = options.context ?? context;

@@ -10,6 +10,7 @@ import type { SessionBackend as BackendPorts } from './backend.js';
 import { createFileBackend as openFileBackend, type FileBackendOptions } from './file-backend.js';
 import { createPostgresBackend as openPostgresBackend, type PostgresBackendOptions } from './postgres-backend.js';
 import { createProcessLocks } from './process-locks.js';
+import { createProcessRole } from './process-role.js';
 
 export interface TokenCoordinatorOptions extends ProviderOptions {
   /** Where sessions are kept, for the processes of one machine: the file backend in this directory. Give this or `backend`. */
@@ -161,9 +162,12 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const owned = options.directory !== undefined ? useDirectory(options.directory) : undefined;
   const backend = owned?.backend ?? (given as BackendPorts);
 
+  const lock = lockOf(backend);
   const core = createCoordinatorCore(settings, {
-    lock: lockOf(backend),
+    lock,
     channel: openChannel(backend, settings.sessionKey),
+    // One process per backend holds the auto refresh role, through the in-process queue of its lock.
+    ...(settings.autoRefresh && { role: createProcessRole(lock) }),
     ...providerPorts(checked, backend.store),
   });
 

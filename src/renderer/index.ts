@@ -6,6 +6,7 @@ import { checkProviderOptions, providerPorts, type ProviderOptions } from '../oa
 import { openSuspendableChannel } from './broadcast.js';
 import type { Dpop } from './dpop.js';
 import { DEFAULT_DATABASE_NAME, createIndexedDbStore } from './indexeddb-store.js';
+import { createWebLockRole, listen } from './web-lock-role.js';
 import { createWebLocks } from './web-locks.js';
 
 export interface TokenCoordinatorOptions extends ProviderOptions {
@@ -30,11 +31,6 @@ export interface TokenCoordinator extends CoordinatorCore {
    *   request; with `dpop` and no key stored, SESSION_EXPIRED (as rejections)
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-}
-
-function listen(target: EventTarget, type: string, listener: (event: Event) => void): () => void {
-  target.addEventListener(type, listener);
-  return () => target.removeEventListener(type, listener);
 }
 
 interface Lifecycle {
@@ -96,6 +92,7 @@ export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenC
   const core = createCoordinatorCore(settings, {
     lock: createWebLocks(navigator.locks),
     channel,
+    ...(settings.autoRefresh && { role: createWebLockRole(navigator.locks, typeof document === 'undefined' ? undefined : document) }),
     ...providerPorts(checked, indexedDbStore, { ...(dpop && { dpop }) }),
     network: {
       isOnline: () => navigator.onLine,

@@ -7,8 +7,9 @@ import { createLifetime } from './lifetime.js';
 import { createLockWait } from './lock-wait.js';
 import { parseMessage } from './messages.js';
 import { createOfflineProbe } from './offline-probe.js';
-import type { ChannelPort, Clock, LockPort, NetworkPort, SessionStore, TokenEndpoint } from './ports.js';
+import type { ChannelPort, Clock, LockPort, NetworkPort, RolePort, SessionStore, TokenEndpoint } from './ports.js';
 import { createRefresher, type Look } from './refresh.js';
+import { startScheduler } from './scheduler.js';
 import { createSessionView } from './session-view.js';
 import { identityOf, isLater, parseTokenResponse, versionOf, type StoredSession } from './session.js';
 import { invalidOption, numberOption, type ResolvedSettings } from './settings.js';
@@ -29,6 +30,8 @@ export interface CoordinatorPorts {
    * (the browser and Node entries draw 128 bits from the platform's cryptographic random source). Default: drawn from `random`.
    */
   readonly sessionIds?: () => string;
+  /** The scheduler role (see scheduler.ts); without it, `autoRefresh` is off. */
+  readonly role?: RolePort;
 }
 
 /** What one caller of `getAccessToken` needs. */
@@ -49,6 +52,8 @@ export interface CoordinatorState {
   readonly generation: number;
   readonly expiresAt?: number;
   readonly holdsLock: boolean;
+  /** Whether this window holds the auto refresh role: it refreshes ahead of expiry for all. */
+  readonly holdsRole: boolean;
   /** Token endpoint requests this window has sent. */
   readonly refreshRequests: number;
 }
@@ -168,6 +173,15 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     return operation.result;
   }
 
+  /** What `getAccessToken` does for a need: memory if it serves, else the operation that meets it. */
+  function ask(need: Need): Promise<string> {
+    const decision = look('memory', view.current(), need);
+    return decision.do === 'use' ? Promise.resolve(decision.token) : join(need);
+  }
+
+  /** A need of `minValidityMs`, asked now by a caller of this window: with the version it holds, so anything stored later is the freshest the provider gives. */
+  const needOf = (minValidityMs: number): Need => ({ minValidityMs, asked: { ...versionOf(view.current()), at: clock.now() } });
+
   function withCallerSignal<T>(operation: Promise<T>, signal: AbortSignalLike | undefined): Promise<T> {
     if (signal === undefined) return operation;
     return new Promise((resolve, reject) => {
@@ -183,9 +197,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     const { signal } = options;
     if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('signal must be an AbortSignal');
     const seconds = numberOption('minValiditySeconds', options.minValiditySeconds, settings.refreshLeewaySeconds, 0, 86_400);
-    // What this window held when the caller asked: anything stored later is the freshest the provider gives.
-    const asked = { ...versionOf(view.current()), at: clock.now() };
-    return { need: { minValidityMs: seconds * 1000, asked }, force: forceRefresh };
+    return { need: needOf(seconds * 1000), force: forceRefresh };
   }
 
   /**
@@ -208,6 +220,12 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
     throw new TokenHerdError(ErrorCode.TRANSIENT, `The stored session changed ${MAX_WRITE_ATTEMPTS} times during the ${change === 'signed-in' ? 'sign-in' : 'sign-out'}; try again`);
   }
 
+  // Auto refresh through `ask`, the callers' own entry: the same lock, re-read and decisions.
+  const { role } = ports;
+  const leewayMs = settings.refreshLeewaySeconds * 1000;
+  const obtainFor = (minValidityMs: number): Promise<string> => ask(needOf(minValidityMs));
+  const scheduler = settings.autoRefresh && role ? startScheduler({ role, sessionKey, clock, view, signal: lifetime.signal, leewayMs, random, obtain: obtainFor }) : undefined;
+
   const unsubscribeChannel = channel.subscribe((data) => {
     if (lifetime.closed()) return;
     const message = parseMessage(data, clock.now());
@@ -224,11 +242,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
         return Promise.reject(failure);
       }
       const { need, force } = parsed;
-      if (!force) {
-        const decision = look('memory', view.current(), need);
-        if (decision.do === 'use') return Promise.resolve(decision.token);
-        return withCallerSignal(join(need), options.signal);
-      }
+      if (!force) return withCallerSignal(ask(need), options.signal);
       const forced = (async () => {
         if (!view.loaded()) await view.read();
         // The token this window holds was refused: only another one will do.
@@ -274,6 +288,7 @@ export function createCoordinatorCore(settings: ResolvedSettings, ports: Coordin
         generation: held?.generation ?? 0,
         ...(expiresAt !== undefined && { expiresAt }),
         holdsLock: lockWait.holds(),
+        holdsRole: scheduler?.holds() ?? false,
         refreshRequests: refresher.requests(),
       };
     },

@@ -16,6 +16,6 @@ export {
 } from './coordinator.js';
 export { ErrorCode, TokenHerdError, isTokenHerdError } from './errors.js';
 export type { SessionChange, TokenHerdEvent, TokenHerdListener } from './events.js';
-export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, ProviderRefusal, RefreshOutcome, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
+export type { ChannelPort, Clock, CompareAndSetResult, LockPort, NetworkPort, ProviderRefusal, RefreshOutcome, RolePort, SessionStore, TimerHandle, TokenEndpoint } from './ports.js';
 export { isStoredSession, isVersion, versionOf, type Backoff, type RefreshInFlight, type StoredSession, type TokenSet, type Version } from './session.js';
 export { resolveSettings, type CoordinatorSettings, type ProviderProfile, type ResolvedSettings } from './settings.js';

@@ -11,6 +11,19 @@ export interface LockPort {
   request<T>(name: string, options: { signal?: AbortSignalLike }, callback: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * The scheduler role of a herd (auto refresh): held by at most one window or process at a time
+ * as the platform sees it, and freed when its holder closes, dies or hands it over. Holding it
+ * never blocks anyone: it only decides who refreshes ahead of expiry.
+ */
+export interface RolePort {
+  /**
+   * Asks for the role `name` until `signal` aborts: `onHeld(true)` when this window gets it,
+   * `onHeld(false)` when it gives it up or loses it (it may be granted again later).
+   */
+  hold(name: string, signal: AbortSignalLike, onHeld: (held: boolean) => void): void;
+}
+
 /** One named broadcast channel. Messages are not delivered to the sender itself. */
 export interface ChannelPort {
   post(message: unknown): void;

@@ -25,6 +25,12 @@ export interface CoordinatorSettings {
   readonly requestTimeoutMs?: number;
   /** Default `oidc`. */
   readonly profile?: ProviderProfile;
+  /**
+   * One window or process of the session holds the scheduler role and refreshes ahead of expiry
+   * for all, so callers find a fresh token in memory; `false`: refresh only when a caller needs it.
+   * Default true (with `tokenherd/core`, it needs the `role` port).
+   */
+  readonly autoRefresh?: boolean;
   /** Retries of transient failures within one refresh, with full-jitter exponential backoff. */
   readonly retry?: {
     /** Requests per refresh, first one included. Default 3. */
@@ -44,6 +50,7 @@ export interface ResolvedSettings {
   readonly requestTimeoutMs: number;
   /** Whether a sent refresh token may be consumed, and for how long after that it may still be reused. */
   readonly profile: { readonly name: string; readonly rotates: boolean; readonly reuseGraceMs: number };
+  readonly autoRefresh: boolean;
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
 
@@ -71,6 +78,8 @@ export function resolveSettings(settings: CoordinatorSettings): ResolvedSettings
   if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > MAX_SESSION_KEY_LENGTH) {
     throw invalidOption(`sessionKey must be a non-empty string of at most ${MAX_SESSION_KEY_LENGTH} characters`);
   }
+  const { autoRefresh = true } = settings;
+  if (typeof autoRefresh !== 'boolean') throw invalidOption(`autoRefresh must be a boolean, got ${JSON.stringify(autoRefresh)}`);
   const retry = settings.retry ?? {};
   const baseDelayMs = numberOption('retry.baseDelayMs', retry.baseDelayMs, 250, 0, 60_000);
   return {
@@ -79,6 +88,7 @@ export function resolveSettings(settings: CoordinatorSettings): ResolvedSettings
     lockTimeoutMs: numberOption('lockTimeoutMs', settings.lockTimeoutMs, 30_000, 1, 600_000),
     requestTimeoutMs: numberOption('requestTimeoutMs', settings.requestTimeoutMs, 10_000, 1, 600_000),
     profile: resolveProfile(settings.profile),
+    autoRefresh,
     retry: {
       attempts: Math.floor(numberOption('retry.attempts', retry.attempts, 3, 1, 10)),
       baseDelayMs,

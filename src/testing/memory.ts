@@ -4,7 +4,7 @@
  * delivery on channels, atomic compare-and-set), not their timing.
  */
 import { onAbort, type AbortSignalLike } from '../shared/abort.js';
-import type { ChannelPort, Clock, LockPort, SessionStore, TimerHandle } from '../shared/ports.js';
+import type { ChannelPort, Clock, LockPort, RolePort, SessionStore, TimerHandle } from '../shared/ports.js';
 import { isStoredSession, isVersion, type StoredSession } from '../shared/session.js';
 
 /** A `LockPort` in memory, whose holders and queue a test can inspect. */
@@ -57,6 +57,41 @@ export function createMemoryLocks(): MemoryLocks {
     snapshot() {
       return { held: [...held], pending: [...queues.values()].reduce((n, q) => n + q.length, 0) };
     },
+  };
+}
+
+/** Scheduler roles in memory: one port per window, and who holds each role. */
+export interface MemoryRoles {
+  /** The role port of the window named `label`. */
+  port(label: string): RolePort;
+  /** The label of the window that holds role `name`, if any. */
+  holder(name: string): string | undefined;
+}
+
+/**
+ * Roles as Web Locks held by a callback that settles on abort: one holder per name, the
+ * others queued first in, first out; an aborted holder frees the role for the next one.
+ */
+export function createMemoryRoles(): MemoryRoles {
+  const locks = createMemoryLocks();
+  const holders = new Map<string, string>();
+  return {
+    port: (label) => ({
+      hold(name, signal, onHeld) {
+        const held = (): Promise<void> =>
+          new Promise((resolve) => {
+            holders.set(name, label);
+            onHeld(true);
+            onAbort(signal, () => {
+              holders.delete(name);
+              onHeld(false);
+              resolve();
+            });
+          });
+        locks.request(name, { signal }, held).catch(() => {}); // aborted while queued: nothing was held
+      },
+    }),
+    holder: (name) => holders.get(name),
   };
 }
 

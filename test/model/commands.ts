@@ -50,8 +50,9 @@ export class GetToken extends Step {
   ) {
     super();
   }
+  /** A frozen page runs no code: nobody calls in it. */
   override check(world: World): boolean {
-    return open(world, this.window);
+    return open(world, this.window) && !world.windows[slotOf(world, this.window)]!.frozen;
   }
   act(world: World): void {
     const slot = slotOf(world, this.window);
@@ -87,6 +88,26 @@ export class WindowAction extends Step {
   }
   toString(): string {
     return `${this.action}(w${this.window})`;
+  }
+}
+
+/** Page Lifecycle: freezes an open window (its timers stop, its locks and role stay held) or thaws a frozen one. */
+export class Freeze extends Step {
+  constructor(
+    readonly window: number,
+    readonly frozen: boolean,
+  ) {
+    super();
+  }
+  override check(world: World): boolean {
+    const window = world.windows[slotOf(world, this.window)]!;
+    return !window.closed && window.frozen !== this.frozen;
+  }
+  act(world: World): void {
+    world.freeze(slotOf(world, this.window), this.frozen);
+  }
+  toString(): string {
+    return `${this.frozen ? 'freeze' : 'thaw'}(w${this.window})`;
   }
 }
 
@@ -176,6 +197,7 @@ export function settingsArbitrary(faults: ReadonlySet<Fault>, transport: Transpo
     refreshTtlSeconds: fc.constantFrom(undefined, 30 * 86_400),
     leewaySeconds: faults.has('leeway') ? fc.constantFrom(0, 60, 120) : fc.constantFrom(0, 60),
     attempts: fc.integer({ min: 1, max: 3 }),
+    autoRefresh: fc.boolean(),
   });
 }
 
@@ -198,6 +220,7 @@ export function commandsArbitrary(faults: ReadonlySet<Fault>, maxCommands = 40, 
     weighted(4, fc.tuple(fc.nat({ max: 20 }), delivery).map(([i, how]) => new Deliver(faults.has('reorder') ? i : 0, how))),
     weighted(4, fc.constantFrom(1_000, 10_001, 31_000, 61_000, 301_000, 3_600_000, 86_400_000).map((ms) => new Advance(ms, faults.has('sleep')))),
     weighted(4, fc.tuple(fc.constantFrom('signOut', 'setSession', 'close', 'reopen'), window).map(([action, w]) => new WindowAction(action, w))),
+    weighted(2, fc.tuple(window, fc.boolean()).map(([w, frozen]) => new Freeze(w, frozen))),
     ...(faults.has('clear') ? [weighted(1, fc.constant(new Clear()))] : []),
     ...(faults.has('clock-jump') ? [weighted(1, fc.constantFrom(-3_600_000, -60_000, 3_600_000, 40 * 86_400_000, -40 * 86_400_000).map((ms) => new Jump(ms)))] : []),
   );

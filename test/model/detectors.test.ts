@@ -7,10 +7,10 @@ import { expect, test } from '@playwright/test';
 import fc from 'fast-check';
 import { KEY, createWorld, type ModelSettings, type World } from './world.js';
 
-const settings: ModelSettings = { windows: 2, profile: 'oidc', accessTtlSeconds: 300, refreshTtlSeconds: undefined, leewaySeconds: 0, attempts: 1 };
+const settings: ModelSettings = { windows: 2, profile: 'oidc', accessTtlSeconds: 300, refreshTtlSeconds: undefined, leewaySeconds: 0, attempts: 1, autoRefresh: false };
 
-function world(): World {
-  const created = createWorld(settings, fc.sample(fc.scheduler(), { numRuns: 1, seed: 1 })[0]!);
+function world(of: ModelSettings = settings): World {
+  const created = createWorld(of, fc.sample(fc.scheduler(), { numRuns: 1, seed: 1 })[0]!);
   created.open(0);
   created.open(1);
   return created;
@@ -36,6 +36,17 @@ test.describe('the model’s detectors', () => {
     w.check();
     void w.endpointFor(1, 1).refresh(refreshToken, { signal });
     expect(() => w.check()).toThrow(/\[no-reuse\]/);
+  });
+
+  test('one-refresh-per-expiry: with auto refresh, a request nobody asked for while the stored token is far from due', async () => {
+    const w = world({ ...settings, autoRefresh: true });
+    w.signIn(0);
+    await w.scheduler.waitIdle();
+    w.check();
+    const stored = w.store.raw(KEY) as { tokens: { refreshToken: string } };
+    void w.endpointFor(1, 1).refresh(stored.tokens.refreshToken, { signal });
+    expect(() => w.check()).toThrow(/\[one-refresh-per-expiry\] w1 sent a scheduled refresh/);
+    for (const window of w.windows) window.core.close();
   });
 
   test('outlives-close: a closed window writes', async () => {

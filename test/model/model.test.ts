@@ -23,6 +23,9 @@ const MIN_COVERAGE = {
   'answer malformed': 3,
   'rejected SESSION_EXPIRED': 3,
   'rejected TRANSIENT': 10,
+  // Auto refresh: requests no caller asked for, and frozen windows (timers held, role kept).
+  'scheduled requests': 15,
+  frozen: 30,
 };
 
 const enabled = ALL_FAULTS.filter((fault) => !WAITING.includes(fault));

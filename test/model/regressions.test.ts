@@ -15,7 +15,7 @@ import { Advance, Clear, Deliver, GetToken, Jump, Respond, WindowAction, type Co
 import { replay } from './explore.js';
 import type { ModelSettings, Property } from './world.js';
 
-const one: ModelSettings = { windows: 1, profile: 'oidc', accessTtlSeconds: 300, refreshTtlSeconds: undefined, leewaySeconds: 0, attempts: 1 };
+const one: ModelSettings = { windows: 1, profile: 'oidc', accessTtlSeconds: 300, refreshTtlSeconds: undefined, leewaySeconds: 0, attempts: 1, autoRefresh: false };
 
 /** The model finds no violation of `property` (for an open hole it does: see test.fail). */
 async function expectNo(property: Property, settings: ModelSettings, commands: readonly Command[]): Promise<void> {

@@ -27,7 +27,9 @@ import {
 } from '../../src/shared/index.js';
 import { parseMessage } from '../../src/shared/messages.js';
 import { MAX_BACKOFF_MS, type Version } from '../../src/shared/session.js';
+import { JITTER_MS, LEAD_MS } from '../../src/shared/scheduler.js';
 import { createManualClock, createMemoryLocks, createMemoryStore } from '../../src/testing/index.js';
+import { createMemoryRoles } from '../../src/testing/memory.js';
 import { createAuthorizationServer, grantOf, type ProviderKind } from './provider.js';
 import { carried, fileNotice, type Posted, type Transport } from './transports.js';
 
@@ -48,6 +50,8 @@ export interface ModelSettings {
   readonly attempts: number;
   /** How posts reach the other windows (processes); default `broadcast`. */
   readonly transport?: Transport;
+  /** Auto refresh: the windows share the memory roles, and one of them refreshes ahead of expiry. */
+  readonly autoRefresh: boolean;
 }
 
 /** The properties, by name; docs/model-based-tests.md states each. */
@@ -126,6 +130,9 @@ interface Window {
   readonly core: CoordinatorCore;
   readonly incarnation: number;
   closed: boolean;
+  /** Frozen (Page Lifecycle): its timers are held, and run on thaw; it keeps its locks and role. */
+  frozen: boolean;
+  readonly held: Array<() => void>;
   /** The highest generation this window has been told of or moved to since the last storage clear. */
   maxSeen: number;
 }
@@ -137,6 +144,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
   let skew = 0;
   const local: Clock = { now: () => real.now() + skew, setTimeout: real.setTimeout, clearTimeout: real.clearTimeout };
   const locks = createMemoryLocks();
+  const roles = createMemoryRoles();
   const store = createMemoryStore();
   const server = createAuthorizationServer(
     { kind: settings.profile, graceMs: 30_000, accessTtlSeconds: settings.accessTtlSeconds, refreshTtlSeconds: settings.refreshTtlSeconds },
@@ -166,6 +174,9 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
   let lastBusy: { at: number; retryAfterMs: number | undefined } | undefined;
 
   const violate = (property: Property, message: string): void => void violations.push(new Violation(property, `${message} (step ${step})`));
+
+  /** The last step that set the windows' clock back. */
+  let lastBackJump = -1;
 
   /** Store operations issued and not yet answered: time that passes meanwhile is a machine asleep mid-operation. */
   let storeOps = 0;
@@ -266,6 +277,18 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
       violate('no-reuse', `w${slot} sent ${refreshToken} again after the provider answered it (${before.join(', ')})`);
     }
     sends.set(refreshToken, [...before, 'unknown']);
+    const asking = calls.some((c) => c.slot === slot && c.incarnation === request.incarnation && !c.settled);
+    if (settings.autoRefresh && !asking) count('scheduled requests');
+    if (settings.autoRefresh && !asking && shadow?.state === 'active' && grantOf(shadow.tokens.accessToken) === grant) {
+      // Auto refresh sends only a token the plan says is due: lead and jitter before the leeway, or past 5/8 of a short lifetime.
+      // A clock set back since it was issued can make a token decided due look fresh by the time the request leaves.
+      const issued = server.issued.get(shadow.tokens.accessToken);
+      const ttl = settings.accessTtlSeconds * 1000;
+      const bound = Math.max(settings.leewaySeconds * 1000 + Math.min(LEAD_MS, ttl / 4) + Math.min(JITTER_MS, ttl / 8), (5 * ttl) / 8);
+      if (issued && issued.step > lastBackJump && issued.localExpiresAt - local.now() > bound) {
+        violate('one-refresh-per-expiry', `w${slot} sent a scheduled refresh of ${shadow.tokens.accessToken} with ${issued.localExpiresAt - local.now()} ms left (due at ${bound} ms)`);
+      }
+    }
     // I1: a token the provider issued while every caller of this window waited is the freshest there is, and serves them.
     // A forced caller refuses whatever token its window holds when it asks, so it may send one request of its own.
     const forcing = calls.some((c) => c.slot === slot && c.incarnation === request.incarnation && !c.settled && c.forced);
@@ -337,7 +360,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
 
   function open(slot: number): void {
     const incarnation = (windows[slot]?.incarnation ?? 0) + 1;
-    const window: Window = { core: openWindow(world, slot, incarnation), incarnation, closed: false, maxSeen: 0 };
+    const held: Array<() => void> = [];
+    const window: Window = { core: openWindow(world, slot, incarnation, held), incarnation, closed: false, frozen: false, held, maxSeen: 0 };
     windows[slot] = window;
     window.core.subscribe((event) => {
       // 0: nothing stored, not a generation. A stale delivery is about a cleared session, whose generations a new sign-in may restart.
@@ -353,6 +377,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     real,
     local,
     locks,
+    roles,
     store,
     server,
     windows,
@@ -382,6 +407,13 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
       window.closed = true;
       window.core.close();
     },
+    /** Freezes or thaws a window: a thawed window runs the timers that came due while it was frozen. */
+    freeze(slot: number, frozen: boolean): void {
+      const window = windows[slot]!;
+      window.frozen = frozen;
+      if (frozen) count('frozen');
+      if (!frozen) for (const callback of window.held.splice(0)) callback();
+    },
     call(slot: number, label: string, need: number | undefined, promise: Promise<unknown>, forced = false): void {
       track(slot, label, need, promise, forced);
     },
@@ -401,6 +433,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     },
     jump(ms: number): void {
       skew += ms;
+      if (ms < 0) lastBackJump = step;
     },
     deliver(index: number, keep = false): void {
       const [delivery] = keep ? [deliveries[index]!] : deliveries.splice(index, 1);
@@ -463,7 +496,8 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
     },
     /** After the commands: deliver, answer and let time run until every call has settled, then check that they did. */
     async quiesce(): Promise<void> {
-      world.nextStep('quiesce: deliver everything, answer every request with success, run the timers');
+      world.nextStep('quiesce: thaw every window, deliver everything, answer every request with success, run the timers');
+      for (const [slot, window] of windows.entries()) if (window.frozen) world.freeze(slot, false);
       for (let round = 0; round < 1_000; round++) {
         while (deliveries.length > 0) world.deliver(0);
         for (const request of world.pending()) world.answer(request, { kind: 'success' });
@@ -488,7 +522,7 @@ export function createWorld(settings: ModelSettings, scheduler: Scheduler) {
  * The one place a core is built: when createCoordinatorCore's signature or its
  * ports change, only this function changes.
  */
-export function openWindow(world: World, slot: number, incarnation: number): CoordinatorCore {
+export function openWindow(world: World, slot: number, incarnation: number, held: Array<() => void>): CoordinatorCore {
   const settings: CoordinatorSettings = {
     sessionKey: KEY,
     refreshLeewaySeconds: world.settings.leewaySeconds,
@@ -496,14 +530,22 @@ export function openWindow(world: World, slot: number, incarnation: number): Coo
     lockTimeoutMs: LOCK_TIMEOUT_MS,
     profile: world.settings.profile === 'grace' ? { reuseGraceSeconds: 30 } : world.settings.profile === 'non-rotating' ? 'non-rotating' : 'oidc',
     retry: { attempts: world.settings.attempts, baseDelayMs: 250, maxDelayMs: MAX_DELAY_MS },
+    autoRefresh: world.settings.autoRefresh,
+  };
+  const frozen = (): boolean => world.windows[slot]?.incarnation === incarnation && world.windows[slot]!.frozen;
+  const clock: Clock = {
+    now: world.local.now,
+    setTimeout: (callback, ms) => world.local.setTimeout(() => (frozen() ? held.push(callback) : callback()), ms),
+    clearTimeout: world.local.clearTimeout,
   };
   return createCoordinatorCore(resolveSettings(settings), {
     lock: world.locks,
     channel: world.channelFor(slot, incarnation),
     store: world.storeFor(slot, incarnation),
-    clock: world.local,
+    clock,
     endpoint: world.endpointFor(slot, incarnation),
     random: () => 0.5,
     sessionIds: world.sessionIds,
+    ...(world.settings.autoRefresh && { role: world.roles.port(String(slot)) }),
   });
 }

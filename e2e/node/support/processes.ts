@@ -18,6 +18,8 @@ export interface WorkerProcess {
   burst(callers: number, at: number): Promise<BurstResult>;
   /** Resolves with the next `refresh-started` event of this process. */
   nextRefreshStarted(): Promise<void>;
+  /** Whether a coordinator of this process holds the auto refresh role (as last reported). */
+  holdsRole(): boolean;
   /** SIGKILL: no cleanup runs in the child, as when a machine or container dies. */
   kill(): Promise<void>;
   close(): Promise<void>;
@@ -41,7 +43,9 @@ function startWorker(config: WorkerConfig): Promise<WorkerProcess> {
   const bursts = new Map<number, (result: BurstResult) => void>();
   const refreshWaiters: Array<() => void> = [];
   let nextId = 1;
+  let holdsRole = false;
   child.on('message', (message: ToParent) => {
+    if (message.type === 'role') holdsRole = message.held;
     if (message.type === 'burst-done') bursts.get(message.id)?.(message);
     else if (message.type === 'refresh-started') for (const resolve of refreshWaiters.splice(0)) resolve();
   });
@@ -63,6 +67,7 @@ function startWorker(config: WorkerConfig): Promise<WorkerProcess> {
           });
         },
         nextRefreshStarted: () => new Promise((done) => refreshWaiters.push(done)),
+        holdsRole: () => holdsRole,
         async kill() {
           child.kill('SIGKILL');
           await exited;

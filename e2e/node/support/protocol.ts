@@ -11,6 +11,8 @@ export interface WorkerConfig {
   readonly refreshLeewaySeconds: number;
   readonly profile?: ProviderProfile;
   readonly requestTimeoutMs?: number;
+  /** Default false: the tests count on-demand refreshes unless they turn auto refresh on. */
+  readonly autoRefresh?: boolean;
 }
 
 export type CallResult = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly code: string; readonly message: string };
@@ -23,6 +25,7 @@ export type ToWorker =
 export type ToParent =
   | { readonly type: 'ready'; readonly pid: number }
   | { readonly type: 'refresh-started'; readonly pid: number }
+  | { readonly type: 'role'; readonly pid: number; readonly held: boolean }
   | {
       readonly type: 'burst-done';
       readonly id: number;

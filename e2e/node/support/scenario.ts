@@ -37,6 +37,8 @@ export function coordinatorOn(
     client: { client_id: oauth.clientId },
     allowInsecureRequests: true,
     refreshLeewaySeconds: LEEWAY_SECONDS,
+    // These tests count on-demand refreshes; auto-refresh.spec.ts turns it on in its workers.
+    autoRefresh: false,
     backend,
     ...extra,
   });

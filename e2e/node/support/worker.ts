@@ -31,6 +31,7 @@ const coordinators = Array.from({ length: config.coordinators }, () =>
     allowInsecureRequests: true,
     backend,
     refreshLeewaySeconds: config.refreshLeewaySeconds,
+    autoRefresh: config.autoRefresh ?? false,
     ...(config.profile !== undefined && { profile: config.profile }),
     ...(config.requestTimeoutMs !== undefined && { requestTimeoutMs: config.requestTimeoutMs }),
     retry: { attempts: 2, baseDelayMs: 50 },
@@ -74,6 +75,13 @@ process.on('message', (message: ToWorker) => {
       .finally(() => process.exit(0));
   }
 });
+
+// Whether a coordinator of this process holds the auto refresh role, on each change.
+let holdsRole = false;
+setInterval(() => {
+  const held = coordinators.some((c) => c.getState().holdsRole);
+  if (held !== holdsRole) send({ type: 'role', pid: process.pid, held: (holdsRole = held) });
+}, 20).unref();
 
 // A store that cannot be read (a corrupt file) is reported by each call, not at start.
 void Promise.all(coordinators.map((c) => c.reload().catch(() => undefined))).then(() => send({ type: 'ready', pid: process.pid }));
