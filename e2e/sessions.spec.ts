@@ -141,8 +141,9 @@ test.describe('the channel', () => {
     await app.tokensAtExpiry(pages.slice(0, 2));
     await listener.waitForFunction(() => (window as unknown as { seen: unknown[] }).seen.length === 2);
     const seen = await listener.evaluate(() => (window as unknown as { seen: Array<{ message: { generation: number }; stored: number }> }).seen);
-    const record = (await readRecord(listener, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
-    const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number) };
+    const record = (await readRecord(listener, SESSION_KEY)) as { sessionId: string; tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
+    // The session id goes with the token (both announcements: a rotation keeps the sign-in's id).
+    const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number), sessionId: record.sessionId };
     expect(seen.map((s) => s.message)).toEqual([
       { ...announced, generation: 1, cause: 'signed-in' },
       { ...announced, generation: 2, cause: 'rotated', accessToken: record.tokens.accessToken, expiresAt: record.tokens.expiresAt },

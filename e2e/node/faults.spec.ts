@@ -6,7 +6,7 @@ import type { SessionBackend } from '../../src/node/backend.js';
 import { createFileBackend, type FileBackend } from '../../src/node/file-backend.js';
 import { createTokenCoordinator } from '../../src/node/index.js';
 import { createPostgresBackend } from '../../src/node/postgres-backend.js';
-import { parseTokenResponse } from '../../src/shared/session.js';
+import { identityOf, parseTokenResponse, versionOf } from '../../src/shared/session.js';
 import { LEEWAY_SECONDS, expect, test } from './support/fixtures.js';
 import { startWorkers, untilTime, type BurstResult, type WorkerProcess } from './support/processes.js';
 import type { WorkerConfig } from './support/protocol.js';
@@ -288,7 +288,9 @@ test.describe('a provider that rejects reuse without revoking (GitHub)', () => {
       // Meanwhile a writer that ignores the lock (an older version of the app) rotates and stores generation 2.
       const outside = await oauth.refreshOutside(minted['refresh_token'] as string);
       const tokens = parseTokenResponse(outside, Date.now());
-      expect(await backend.store.compareAndSet(sessionKey, { generation: 1 }, { sessionKey, generation: 2, state: 'active', cause: 'rotated', tokens, updatedAt: Date.now() })).toEqual({ ok: true });
+      const signedIn = (await backend.store.read(sessionKey))!;
+      const next = { ...identityOf(signedIn), generation: 2, state: 'active', cause: 'rotated', tokens, updatedAt: Date.now() } as const;
+      expect(await backend.store.compareAndSet(sessionKey, versionOf(signedIn), next)).toEqual({ ok: true });
       release();
       const results = (await burst).results;
       expect(results).toEqual(Array.from({ length: 10 }, () => ({ ok: true, token: tokens.accessToken })));
