@@ -15,6 +15,8 @@ export interface EngineWindow {
   evaluate<R, A = undefined>(fn: PageFunction<A, R>, arg?: A): Promise<R>;
   /** Resolves once `fn(arg)` is truthy in the window, polled there; rejects after `timeoutMs`. */
   waitFor<A>(fn: PageFunction<A, unknown>, arg: A, timeoutMs?: number): Promise<void>;
+  /** Clicks the element `selector` names as a user would, and waits for the navigation the click may start. */
+  click(selector: string): Promise<void>;
   /** Navigates this window to `url` and waits for its load event. */
   goto(url: string): Promise<void>;
   /** Goes one entry back in this window's history; the caller waits for what it expects there. */

@@ -18,6 +18,8 @@ export interface Herd {
   signIn(win: EngineWindow): Promise<void>;
   /** Opens `count` windows, signs in through the first, and waits until every one reports it. */
   openSignedIn(count: number, options?: { query?: Record<string, string> }): Promise<EngineWindow[]>;
+  /** Signs in through the demo's own sign-in: its button, the server's login and consent pages, and the code exchange back in the window. */
+  signInThroughLoginPage(win: EngineWindow): Promise<void>;
   /** Every window asks for a token at the same wall-clock instant: just after its stored token expires. */
   tokensAtExpiry(windows: EngineWindow[]): Promise<TokenResult[]>;
   /** Asserts that every result is a token, the same one, which the server issued and has not revoked; returns it. */
@@ -62,6 +64,23 @@ export const test = base.extend<{ partition: Partition; herd: Herd }, { engineNa
         await herd.signIn(windows[0]!);
         for (const win of windows) await herd.waitForStatus(win, 'signed-in');
         return windows;
+      },
+      async signInThroughLoginPage(win) {
+        await win.click('#sign-in');
+        await win.waitFor(() => document.querySelector('button.login-submit'), undefined);
+        // The server remembers a login in its cookie: a second sign-in goes straight to consent.
+        const login = await win.evaluate(() => {
+          const field = (name: string) => document.querySelector<HTMLInputElement>(`input[name="${name}"]`);
+          if (field('login') === null) return false;
+          field('login')!.value = 'octocat';
+          field('password')!.value = 'any password';
+          return true;
+        });
+        if (login) await win.click('button.login-submit');
+        await win.waitFor(() => document.querySelector('button.login-submit')?.textContent === 'Continue', undefined);
+        await win.click('button.login-submit');
+        await win.waitFor((o) => location.origin === o && !new URLSearchParams(location.search).has('code') && 'tokenherdDemo' in window, origin);
+        await win.evaluate(() => window.tokenherdDemo.ready);
       },
       async tokensAtExpiry(windows) {
         const { expiresAt } = await herd.state(windows[0]!);

@@ -42,3 +42,25 @@ export function deleteDatabase(win: EngineWindow): Promise<string> {
       }),
   );
 }
+
+/** What a window can learn of the stored DPoP key of a session: its `jkt`, and how exporting the private key ends in each format. */
+export function inspectDpopKey(win: EngineWindow, key: string): Promise<{ jkt: string; extractable: boolean; exports: string[] } | undefined> {
+  return win.evaluate(async (sessionKey) => {
+    const stored = await new Promise<{ jkt: string; keyPair: CryptoKeyPair } | undefined>((resolve, reject) => {
+      const opening = indexedDB.open('tokenherd');
+      opening.onerror = () => reject(opening.error);
+      opening.onsuccess = () => {
+        const request = opening.result.transaction('dpopKeys').objectStore('dpopKeys').get(sessionKey);
+        request.onsuccess = () => resolve(request.result as { jkt: string; keyPair: CryptoKeyPair } | undefined);
+        request.onerror = () => reject(request.error);
+      };
+    });
+    if (stored === undefined) return undefined;
+    const exported = (format: 'jwk' | 'pkcs8') =>
+      crypto.subtle.exportKey(format, stored.keyPair.privateKey).then(
+        () => 'exported',
+        (error: unknown) => (error instanceof DOMException ? error.name : String(error)),
+      );
+    return { jkt: stored.jkt, extractable: stored.keyPair.privateKey.extractable, exports: [await exported('jwk'), await exported('pkcs8')] };
+  }, key);
+}

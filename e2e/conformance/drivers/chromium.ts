@@ -10,6 +10,7 @@ function chromiumWindow(page: Page): EngineWindow {
     async waitFor(fn, arg, timeoutMs = DEFAULT_WAIT_MS) {
       await page.waitForFunction(fn as PageFunction<unknown, unknown>, arg, { timeout: timeoutMs });
     },
+    click: (selector) => page.click(selector),
     async goto(url) {
       await page.goto(url);
     },

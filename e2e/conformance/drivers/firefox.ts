@@ -12,6 +12,7 @@ function firefoxWindow(page: Page): EngineWindow {
     async waitFor(fn, arg, timeoutMs = DEFAULT_WAIT_MS) {
       await page.waitForFunction(fn as PageFunction<unknown, unknown>, { timeout: timeoutMs, polling: 50 }, arg);
     },
+    click: (selector) => page.click(selector),
     async goto(url) {
       await page.goto(url);
     },

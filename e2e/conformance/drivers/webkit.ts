@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Builder, type WebDriver } from 'selenium-webdriver';
+import { Builder, By, type WebDriver } from 'selenium-webdriver';
 import type { Engine, EngineWindow, Partition } from '../driver.js';
 import { DEFAULT_WAIT_MS, createQueue } from '../driver.js';
 
@@ -58,17 +58,26 @@ function webkitWindow(driver: WebDriver, handle: string, inWindow: <T>(handle: s
   };
   return {
     evaluate: (fn, arg) => run(String(fn), arg),
-    waitFor: (fn, arg, timeoutMs = DEFAULT_WAIT_MS) =>
-      run(
-        `async (arg) => {
-           const until = Date.now() + ${timeoutMs};
-           while (!(await (${String(fn)})(arg))) {
-             if (Date.now() > until) throw new Error(${JSON.stringify(`timed out after ${timeoutMs} ms waiting for ${String(fn)}`)});
-             await new Promise((resolve) => setTimeout(resolve, 50));
-           }
-         }`,
-        arg,
-      ),
+    // Polled in the page; a navigation meanwhile (a sign-in's redirects) starts the poll again in the new document.
+    async waitFor(fn, arg, timeoutMs = DEFAULT_WAIT_MS) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const left = until - Date.now();
+        const poll = `async (arg) => {
+          const until = Date.now() + ${left};
+          while (!(await (${String(fn)})(arg))) {
+            if (Date.now() > until) return false;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          return true;
+        }`;
+        const met = await run<boolean>(poll, arg).catch((error: unknown) => (Date.now() < until ? undefined : Promise.reject(error)));
+        if (met === true) return;
+        if (met === false) throw new Error(`timed out after ${timeoutMs} ms waiting for ${String(fn)}`);
+      }
+    },
+    // WebDriver's element click waits for a navigation it starts; a script run during one can end the session.
+    click: (selector) => inWindow(handle, () => driver.findElement(By.css(selector)).click()),
     goto: (url) => inWindow(handle, () => driver.get(url)),
     back: () => inWindow(handle, () => driver.navigate().back()),
     close: () => inWindow(handle, () => driver.close()),
