@@ -132,7 +132,7 @@ export async function webkitEngine(): Promise<Engine> {
   const capabilities = await spare.getCapabilities();
   return {
     name: 'webkit',
-    version: `${String(capabilities.get('browserName'))}/${String(capabilities.get('browserVersion'))}`,
+    version: `webkitgtk/${String(capabilities.get('browserVersion'))}`,
     async partition() {
       const driver = spare ?? (await session(address, binary));
       spare = undefined;
