@@ -19,7 +19,7 @@ export function miniBrowserPath(): string | undefined {
   return candidates.find((path) => existsSync(path));
 }
 
-const POLL_MS = 20;
+const POLL_MS = 50;
 
 /**
  * A WebDriver session has one current window and runs one command at a time, and an
