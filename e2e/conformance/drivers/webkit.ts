@@ -120,7 +120,10 @@ export async function webkitEngine(): Promise<Engine> {
   const binary = miniBrowserPath();
   if (binary === undefined) throw new Error('MiniBrowser not found: install webkit2gtk-driver (scripts/install-browser.sh) or set WEBKIT_MINIBROWSER_PATH');
   const port = await findFreePort('127.0.0.1');
-  const server = spawn('xvfb-run', ['-a', 'WebKitWebDriver', `--port=${port}`], { detached: true, stdio: 'ignore' });
+  // `-a` takes the first free display from `-n` on; starting from a number of this process's own keeps two
+  // test workers that start at the same instant from picking the same one.
+  const display = String(100 + (process.pid % 800));
+  const server = spawn('xvfb-run', ['-a', '-n', display, 'WebKitWebDriver', `--port=${port}`], { detached: true, stdio: 'ignore' });
   // The whole process group: xvfb-run, Xvfb, the driver and every MiniBrowser it started.
   const stop = () => {
     if (server.exitCode === null && server.pid !== undefined) process.kill(-server.pid, 'SIGTERM');
