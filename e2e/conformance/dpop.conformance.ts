@@ -4,12 +4,7 @@ import { SESSION_KEY, expect, test } from './fixtures.js';
 // Every window runs `dpop: true` against a server that refuses token requests without a proof.
 test.use({ dpop: true, serverOptions: { accessTokenTtlSeconds: 10, dpop: 'required' } });
 
-// The DPoP sign-in needs the provider's login pages (the key is made in the page and bound at the code exchange).
-test.skip(
-  ({ engineName }) => engineName === 'webkit',
-  'WebKitWebDriver (WebKitGTK 2.50) hangs or ends the session when a click or script in a window navigates it to the sign-in pages of the OAuth server, so the DPoP sign-in cannot be driven there (docs/engines.md)',
-);
-
+// Signed in through the provider's login pages: the key is made in the page and bound at the code exchange.
 test("8 windows share one non-extractable DPoP key: the server sees one jkt, one refresh per expiry, every window's token works", async ({ herd, oauth }) => {
   test.setTimeout(90_000);
   const windows = await herd.open(8);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Builder, By, type WebDriver } from 'selenium-webdriver';
+import { Builder, type WebDriver } from 'selenium-webdriver';
 import type { Engine, EngineWindow, Partition } from '../driver.js';
 import { DEFAULT_WAIT_MS, createQueue } from '../driver.js';
 
@@ -76,8 +76,19 @@ function webkitWindow(driver: WebDriver, handle: string, inWindow: <T>(handle: s
         if (met === false) throw new Error(`timed out after ${timeoutMs} ms waiting for ${String(fn)}`);
       }
     },
-    // WebDriver's element click waits for a navigation it starts; a script run during one can end the session.
-    click: (selector) => inWindow(handle, () => driver.findElement(By.css(selector)).click()),
+    // WebKitWebDriver (WebKitGTK 2.50) hangs or ends the session on an element click that navigates to another
+    // origin, or on a script run while such a navigation is under way. So the click is started by a script, the
+    // navigation watched through the browser's URL (no script), and the new document awaited once the URL changed.
+    async click(selector) {
+      const from = await inWindow(handle, async () => {
+        const url = await driver.getCurrentUrl();
+        await driver.executeScript('const element = document.querySelector(arguments[0]); setTimeout(() => element.click());', selector);
+        return url;
+      });
+      const until = Date.now() + DEFAULT_WAIT_MS;
+      while ((await inWindow(handle, () => driver.getCurrentUrl())) === from && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await inWindow(handle, () => driver.wait(async () => (await driver.executeScript('return document.readyState')) === 'complete', DEFAULT_WAIT_MS));
+    },
     goto: (url) => inWindow(handle, () => driver.get(url)),
     back: () => inWindow(handle, () => driver.navigate().back()),
     close: () => inWindow(handle, () => driver.close()),
