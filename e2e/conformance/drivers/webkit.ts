@@ -91,7 +91,13 @@ function webkitWindow(driver: WebDriver, handle: string, inWindow: <T>(handle: s
     },
     goto: (url) => inWindow(handle, () => driver.get(url)),
     back: () => inWindow(handle, () => driver.navigate().back()),
-    close: () => inWindow(handle, () => driver.close()),
+    // The page is unloaded first (its locks released, its requests aborted): WebKitWebDriver 2.50 exited in about
+    // half the runs that closed a window with a token request in flight.
+    close: () =>
+      inWindow(handle, async () => {
+        await driver.get('about:blank');
+        await driver.close();
+      }),
   };
 }
 
