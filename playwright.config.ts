@@ -1,12 +1,14 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/support/paths.js';
+import type { EngineName } from './e2e/conformance/driver.js';
 
 const chromium = { browserName: 'chromium' as const, launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } };
 
 // One runner for everything: `unit` runs the pure core and Node-side logic in
 // Node; `chromium` drives Debian Chromium (or CHROMIUM_PATH) against the real
-// embedded OAuth server.
-export default defineConfig({
+// embedded OAuth server; `conformance-<engine>` runs the invariants' suite, written
+// once against e2e/conformance/driver.ts, in Chromium, Firefox and WebKit.
+export default defineConfig<object, { engineName: EngineName }>({
   forbidOnly: true,
   retries: 0,
   fullyParallel: false,
@@ -27,6 +29,12 @@ export default defineConfig({
       testIgnore: ['chaos/**', 'electron/**', 'node/**'],
       use: chromium,
     },
+    ...(['chromium', 'firefox', 'webkit'] as const).map((engineName) => ({
+      name: `conformance-${engineName}`,
+      testDir: 'e2e/conformance',
+      testMatch: '**/*.conformance.ts',
+      use: { engineName },
+    })),
     {
       // tokenherd/node in separate Node processes against a private PostgreSQL cluster and the embedded OAuth server.
       name: 'node',
