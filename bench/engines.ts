@@ -37,7 +37,7 @@ for (const name of values.engines.split(',') as EngineName[]) {
   const engine = await LAUNCH[name]();
   const oauth = await startOAuthServer({ corsOrigins: [origin], redirectUris: [`${origin}/`], accessTokenTtlSeconds: 4 });
   const partition = await engine.partition();
-  const query = (index: number) => new URLSearchParams({ issuer: oauth.issuer, client_id: oauth.clientId, session: 'bench', poll: '0', leeway: '0', window: String(index) });
+  const query = (index: number) => new URLSearchParams({ issuer: oauth.issuer, client_id: oauth.clientId, session: 'bench', poll: '0', leeway: '0', auto: '0', control: '0', window: String(index) });
   const all = await Promise.all(Array.from({ length: windows }, (_, index) => partition.open(`${origin}/?${query(index)}`)));
   for (const win of all) await win.evaluate(() => window.tokenherdDemo.ready);
   await all[0]!.evaluate((r) => window.tokenherdDemo.coordinator.setSession(r), await oauth.mintSession());

@@ -132,7 +132,9 @@ async function signIn(): Promise<void> {
   return signInWithRedirect(signInOptions);
 }
 
-const controlRoom = startControlRoom(windowId, coordinator);
+// `control=0`: no control room. Every window reports to every other twice a second (N² messages) and
+// redraws: the conformance suite and the benches, which drive 32 or 64 windows, turn it off.
+const controlRoom = params.get('control') === '0' ? undefined : startControlRoom(windowId, coordinator);
 $('window-id').textContent = `window ${windowId}${desktop.shell === 'electron' ? ' (desktop)' : ''}`;
 desktop.serve(sessionKey, coordinator);
 $('sign-in').addEventListener('click', () => void signIn().catch((error: unknown) => log(`sign-in: ${String(error)}`)));

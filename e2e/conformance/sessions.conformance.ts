@@ -63,8 +63,9 @@ test.describe('the channel', () => {
     await herd.sharedToken(await herd.tokensAtExpiry(windows.slice(0, 2)));
     await windows[2]!.waitFor(() => (window as unknown as { seen: unknown[] }).seen.length === 2, undefined);
     const seen = await windows[2]!.evaluate(() => (window as unknown as { seen: unknown[] }).seen);
-    const record = (await readRecord(windows[2]!, SESSION_KEY)) as { tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
-    const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number) };
+    const record = (await readRecord(windows[2]!, SESSION_KEY)) as { sessionId: string; tokens: { refreshToken: string; accessToken: string; expiresAt: number } };
+    // The session id goes with the token (both announcements: a rotation keeps the sign-in's id).
+    const announced = { v: 2, type: 'session-changed', sessionKey: SESSION_KEY, accessToken: expect.any(String), expiresAt: expect.any(Number), sessionId: record.sessionId };
     expect(seen).toEqual([
       { ...announced, generation: 1, cause: 'signed-in' },
       { ...announced, generation: 2, cause: 'rotated', accessToken: record.tokens.accessToken, expiresAt: record.tokens.expiresAt },
