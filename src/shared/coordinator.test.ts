@@ -78,6 +78,15 @@ function makeWorld(options: Partial<Omit<MemoryProviderOptions, 'clock'>> = {}) 
       provider.onRequest(() => held);
       return release;
     },
+    /** The token expires and `tab` refreshes; its request is held at the provider until `release()`. */
+    async refreshHeld(tab: CoordinatorCore) {
+      clock.advance(TTL * 1000 + 1);
+      const release = this.holdRefreshes();
+      const refreshing = tab.getAccessToken();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(provider.stats.requests).toBe(1);
+      return { refreshing, release };
+    },
     close: () => windows.forEach((w) => w.close()),
   };
 }
@@ -733,11 +742,7 @@ test.describe('expiry and sessions (I7, I8)', () => {
   test('storage cleared during a refresh, then a new sign-in at the same generation: the old rotation does not land on it (I10, hole 3)', async ({ createWorld }) => {
     const world = createWorld();
     const [a, b] = await world.signedIn({}, {});
-    world.expire();
-    const release = world.holdRefreshes();
-    const refreshing = a.getAccessToken();
-    await world.settle();
-    expect(world.provider.stats.requests).toBe(1);
+    const { refreshing, release } = await world.refreshHeld(a);
     world.store.clear();
     await b.setSession(world.provider.signIn());
     const signedIn = world.store.raw(KEY) as { generation: number; sessionId: string; tokens: { accessToken: string } };
@@ -770,11 +775,7 @@ test.describe('expiry and sessions (I7, I8)', () => {
   test('a sign-out during a refresh wins: the late result is discarded, not written back', async ({ createWorld }) => {
     const world = createWorld();
     const [a, b] = await world.signedIn({}, {});
-    world.expire();
-    const release = world.holdRefreshes();
-    const refreshing = a.getAccessToken();
-    await world.settle();
-    expect(world.provider.stats.requests).toBe(1);
+    const { refreshing, release } = await world.refreshHeld(a);
     await b.signOut();
     release();
     await expect(refreshing).rejects.toMatchObject({ code: ErrorCode.NOT_SIGNED_IN });

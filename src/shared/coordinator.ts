@@ -11,7 +11,7 @@ import type { ChannelPort, Clock, LockPort, NetworkPort, RolePort, SessionStore,
 import { createRefresher, type Look } from './refresh.js';
 import { startScheduler } from './scheduler.js';
 import { createSessionView } from './session-view.js';
-import { identityOf, isLater, parseTokenResponse, versionOf, type StoredSession } from './session.js';
+import { identityOf, isLater, parseTokenResponse, randomSessionId, versionOf, type StoredSession } from './session.js';
 import { invalidOption, numberOption, type ResolvedSettings } from './settings.js';
 
 /** What the core runs on: one adapter per port; the browser, Node and test entries each build their own. */
@@ -25,10 +25,7 @@ export interface CoordinatorPorts {
   readonly network?: NetworkPort;
   /** Source of backoff jitter in [0, 1). Default Math.random. */
   readonly random?: () => number;
-  /**
-   * A new session id for each sign-in: unique across every window and process of the store
-   * (the browser and Node entries draw 128 bits from the platform's cryptographic random source). Default: drawn from `random`.
-   */
+  /** A new session id per sign-in, unique across the store's windows and processes (the entries: 128 random bits). Default: from `random`. */
   readonly sessionIds?: () => string;
   /** The scheduler role (see scheduler.ts); without it, `autoRefresh` is off. */
   readonly role?: RolePort;
@@ -96,11 +93,6 @@ export interface CoordinatorCore {
 /** The name of a session key's Web Lock and BroadcastChannel: every window of the herd uses the same. */
 export function herdName(sessionKey: string): string {
   return `tokenherd:${sessionKey}`;
-}
-
-/** Four 32-bit draws of `random`, for cores built without `sessionIds`. */
-function randomSessionId(random: () => number): string {
-  return Array.from({ length: 4 }, () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0')).join('');
 }
 
 /** Compare-and-set attempts of `setSession` and `signOut` before TRANSIENT: each lost one means another window wrote meanwhile. */

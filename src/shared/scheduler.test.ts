@@ -29,7 +29,7 @@ function makeHerd(settings: Partial<CoordinatorSettings> = {}) {
     const clock: Clock = {
       now: () => real.now() + skew,
       // A frozen page's timers do not run; they run late, on thaw.
-      setTimeout: (callback, ms) => real.setTimeout(() => (window.frozen ? held.push(callback) : callback()), ms),
+      setTimeout: (callback, ms) => real.setTimeout(() => (tab.frozen ? held.push(callback) : callback()), ms),
       clearTimeout: real.clearTimeout,
     };
     const core = createCoordinatorCore(resolveSettings({ sessionKey: KEY, refreshLeewaySeconds: LEEWAY_MS / 1000, ...settings }), {
@@ -41,15 +41,15 @@ function makeHerd(settings: Partial<CoordinatorSettings> = {}) {
       random: () => 0.5,
       role: roles.port(label),
     });
-    const window = Object.assign(core, {
+    const tab = Object.assign(core, {
       frozen: false,
       thaw() {
-        window.frozen = false;
+        tab.frozen = false;
         held.splice(0).forEach((callback) => callback());
       },
     });
-    windows.push(window);
-    return window;
+    windows.push(tab);
+    return tab;
   }
 
   return {
@@ -63,7 +63,7 @@ function makeHerd(settings: Partial<CoordinatorSettings> = {}) {
     /** The machine sleeps `ms`: the wall clock moves on, no timer fires until the next advance. */
     sleep: (ms: number) => void (skew += ms),
     now: () => real.now() + skew,
-    close: () => windows.forEach((window) => window.close()),
+    close: () => windows.forEach((tab) => tab.close()),
   };
 }
 
@@ -84,7 +84,7 @@ async function run(herd: Herd, ms: number, stepMs = 10_000): Promise<void> {
   }
 }
 
-const expiryOf = (window: CoordinatorCore): number => window.getState().expiresAt!;
+const expiryOf = (tab: CoordinatorCore): number => tab.getState().expiresAt!;
 
 test.describe('auto refresh: planRefresh', () => {
   test('the holder fires lead and jitter before the leeway; watchers after the holder and still before the leeway', () => {
@@ -125,7 +125,7 @@ test.describe('auto refresh: one holder refreshes ahead for all, callers never w
       const tokens = await Promise.all(windows.map((w) => w.getAccessToken()));
       expect(herd.reads(), 'a call that reads the store waited').toBe(reads);
       for (const token of tokens) expect(herd.provider.accessTokenWorks(token)).toBe(true);
-      for (const window of windows) expect(expiryOf(window) - herd.now()).toBeGreaterThan(LEEWAY_MS);
+      for (const tab of windows) expect(expiryOf(tab) - herd.now()).toBeGreaterThan(LEEWAY_MS);
     }
     // One request per token: the tenth no sooner than ten periods, and no later than a step after them.
     expect(herd.now() - started).toBeGreaterThanOrEqual(10 * period);
@@ -158,7 +158,7 @@ test.describe('auto refresh: one holder refreshes ahead for all, callers never w
     await run(herd, expiresAt - LEEWAY_MS - herd.now() - 1);
     expect(herd.holder()).toBe(String(herd.windows.indexOf(holder)));
     expect(herd.provider.stats.requests).toBe(1);
-    for (const window of others) expect(expiryOf(window)).toBeGreaterThan(expiresAt);
+    for (const tab of others) expect(expiryOf(tab)).toBeGreaterThan(expiresAt);
     const reads = herd.reads();
     await Promise.all(others.map((w) => w.getAccessToken()));
     expect(herd.reads()).toBe(reads);
@@ -174,7 +174,7 @@ test.describe('auto refresh: one holder refreshes ahead for all, callers never w
     herd.sleep(2 * TTL_MS);
     await run(herd, WAKE_CHECK_MS);
     expect(herd.provider.stats.requests).toBe(1);
-    for (const window of windows) expect(expiryOf(window) - herd.now()).toBeGreaterThan(LEEWAY_MS);
+    for (const tab of windows) expect(expiryOf(tab) - herd.now()).toBeGreaterThan(LEEWAY_MS);
   });
 
   test('a scheduled refresh that fails is tried again later, not in a loop', async () => {

@@ -90,6 +90,11 @@ export function versionOf(record: StoredSession | undefined): Version {
   return { generation: record.generation, ...id };
 }
 
+/** Four 32-bit draws of `random`: the session id of a core built without `sessionIds`. */
+export function randomSessionId(random: () => number): string {
+  return Array.from({ length: 4 }, () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0')).join('');
+}
+
 /** The key and id that every later record of `record`'s session carries. */
 export function identityOf(record: StoredSession): { readonly sessionKey: string; readonly sessionId?: string } {
   return record.sessionId === undefined ? { sessionKey: record.sessionKey } : { sessionKey: record.sessionKey, sessionId: record.sessionId };
