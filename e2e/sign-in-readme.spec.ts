@@ -49,6 +49,8 @@ test('the README page: sign in, call the API, a second tab is signed in too', as
     await expect(page.locator('output')).toContainText('userinfo: {"sub":"octocat"}');
 
     const [other] = await Promise.all([context.waitForEvent('page'), page.click('#open')]);
+    // The buttons are in the HTML before the page's module has run and listens to them: wait for it.
+    await other.waitForLoadState('load');
     await other.click('#call');
     await expect(other.locator('output')).toContainText('userinfo: {"sub":"octocat"}');
     expect(oauth.stats().refreshRequests).toBe(0);
