@@ -6,7 +6,7 @@
  * scheduled refresh can never be a second send: at worst a second look at a stored token.
  */
 import { onAbort, type AbortSignalLike } from './abort.js';
-import type { Clock, LockPort, RolePort, TimerHandle } from './ports.js';
+import type { Clock, RolePort, TimerHandle } from './ports.js';
 import type { StoredSession } from './session.js';
 
 /** The role's lock name: apart from every refresh lock name (`tokenherd:<key>`), whatever the key. */
@@ -21,7 +21,7 @@ export const JITTER_MS = 5_000;
 /** Longest single timer: the wall clock is looked at least this often, so a wake from sleep is noticed within it. */
 export const WAKE_CHECK_MS = 10_000;
 /** No scheduled refresh before this long after a token was received, however short it lives. */
-export const MIN_AGE_MS = 1_000;
+const MIN_AGE_MS = 1_000;
 /** After a scheduled refresh that failed or changed nothing, the next try waits a quarter of what is left, within these bounds. */
 const RETRY_MS = { min: 1_000, max: 30_000 };
 
@@ -47,30 +47,6 @@ export function planRefresh(expiresAt: number, receivedAt: number, leewayMs: num
   return {
     fireAt: Math.max(earliest, base - draw() * Math.min(JITTER_MS, lifetime / 8)),
     watchAt: Math.max(earliest, base + lead / 2 + (draw() * lead) / 4),
-  };
-}
-
-/** The role on a lock: held by a callback that settles only when `signal` aborts; a failed request is asked again after `retryMs`. */
-export function lockRole(lock: LockPort, clock: Clock, retryMs = 5_000): RolePort {
-  return {
-    hold(name, signal, onHeld) {
-      const ask = (): void => {
-        if (signal.aborted) return;
-        lock
-          .request(name, { signal }, () => {
-            onHeld(true);
-            return new Promise<void>((resolve) => onAbort(signal, () => resolve()));
-          })
-          .then(
-            () => onHeld(false),
-            () => {
-              onHeld(false);
-              if (!signal.aborted) clock.setTimeout(ask, retryMs);
-            },
-          );
-      };
-      ask();
-    },
   };
 }
 
