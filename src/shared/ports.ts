@@ -1,5 +1,4 @@
 import type { AbortSignalLike } from './abort.js';
-import type { RequestContext } from './errors.js';
 import type { StoredSession, Version } from './session.js';
 
 /** Modelled on the Web Locks API: `locks.request(name, { signal, ifAvailable }, callback)`. */
@@ -78,9 +77,8 @@ export interface ProviderRefusal {
   readonly status?: number;
 }
 
-/** What a refresh request came to. The port classifies; the coordinator decides. `url` and `phase` (optional) name the request in the errors it leads to. */
-export type RefreshOutcome = Partial<RequestContext> &
-  (
+/** What a refresh request came to. The port classifies; the coordinator decides. */
+export type RefreshOutcome =
   | { readonly kind: 'tokens'; readonly response: unknown }
   /** The provider refused the refresh token itself (`invalid_grant`, GitHub's `bad_refresh_token`). */
   | ({ readonly kind: 'rejected' } & ProviderRefusal)
@@ -93,8 +91,7 @@ export type RefreshOutcome = Partial<RequestContext> &
    * `answered`: the provider itself answered, so it did not rotate the token; false
    * when the request may have been processed and its response lost (timeout, reset).
    */
-  | { readonly kind: 'transient'; readonly reason: string; readonly answered: boolean; readonly retryAfterMs?: number }
-  );
+  | { readonly kind: 'transient'; readonly reason: string; readonly answered: boolean; readonly retryAfterMs?: number };
 
 /**
  * The provider's token endpoint, for the refresh_token grant.
